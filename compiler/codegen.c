@@ -1,0 +1,1 @@
+/* codegen.c: being written */

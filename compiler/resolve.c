@@ -1,0 +1,1 @@
+/* resolve.c: being written */
