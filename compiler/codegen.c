@@ -1,1 +1,959 @@
-/* codegen.c: being written */
+/* codegen.c -- IR to LLVM IR through the LLVM-C API, and object emission.
+ *
+ * Each workflow becomes
+ *   %wf.NAME            a named struct: the runtime header + the slots frame.c chose
+ *   @weft.info.NAME     its weft_fninfo (resume function, frame size, names)
+ *   weft.resume.NAME    `ptr resume(ptr rt, ptr f)`: one switch on f->state
+ *                       (0 = start, k = after suspension k), then straight-line
+ *                       code per IR block. It returns the next frame to run:
+ *                       the child it just started, NULL after parking on a
+ *                       timer, or whatever weft_done/weft_failed hand back.
+ *                       It never calls another resume function, so the C
+ *                       stack stays flat however deep workflows nest.
+ *
+ * Vars in the frame are addressed by GEP from f; all others are allocas of
+ * one activation (mem2reg makes them SSA at -O1 and above). Reference vars
+ * (str, list, tuple, record) own one reference each: allocas are nulled on
+ * entry to an activation and released when it suspends, frame vars are
+ * released when the workflow finishes either way.
+ *
+ * Runtime ABI: runtime/include/weft.h. Offsets used here:
+ *   frame: fn 0, parent 8, failure 24, state 32, status 36
+ *   str/list: len at 8, data at 16; obj fields at 16 + 8*i (8-byte words)
+ */
+#include "ir.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OFF_FN = 0, OFF_PARENT = 8, OFF_FAILURE = 24, OFF_STATE = 32, OFF_STATUS = 36 };
+enum { WEFT_DONE = 1 };
+enum { WEFT_MAIN_RETURNS_INT = 1, WEFT_MAIN_TAKES_ARGS = 2 };
+
+static LLVMContextRef C;
+static LLVMModuleRef M;
+static LLVMBuilderRef B;
+static LLVMTargetMachineRef TM;
+static LLVMTargetDataRef TD;
+static LLVMTypeRef t_i1, t_i8, t_i16, t_i32, t_i64, t_f64, t_ptr, t_void, t_hdr, t_timer, t_info;
+
+/* ---------------------------------------------------------------- runtime functions */
+
+typedef enum {
+  RT_FRAME_ALLOC, RT_FRAME_FREE, RT_DONE, RT_FAILED, RT_SLEEP,
+  RT_RETAIN, RT_RELEASE, RT_CONCAT, RT_STR_EQ, RT_STR_CMP,
+  RT_STR_INT, RT_STR_FLOAT, RT_STR_BOOL, RT_STR_DUR, RT_STR_CSTR,
+  RT_LIST_NEW, RT_OBJ_NEW, RT_PRINT, RT_LOG, RT_NOW,
+  RT_RAISE_CSTR, RT_RAISE_INDEX, RT_RAISE_DIV0, RT_RAISE_OVERFLOW, RT_MAIN,
+  RT__COUNT
+} RtFn;
+
+static struct { const char *name; LLVMTypeRef ty; LLVMValueRef fn; } rt[RT__COUNT];
+
+static void rt_declare(RtFn id, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n) {
+  rt[id].name = name;
+  rt[id].ty = LLVMFunctionType(ret, params, n, 0);
+  rt[id].fn = NULL;
+}
+
+static void rt_init(void) {
+  LLVMTypeRef p[4];
+#define P(...) (LLVMTypeRef[]){__VA_ARGS__}
+  rt_declare(RT_FRAME_ALLOC, "weft_frame_alloc", t_ptr, P(t_ptr, t_i32), 2);
+  rt_declare(RT_FRAME_FREE, "weft_frame_free", t_void, P(t_ptr, t_ptr), 2);
+  rt_declare(RT_DONE, "weft_done", t_ptr, P(t_ptr, t_ptr), 2);
+  rt_declare(RT_FAILED, "weft_failed", t_ptr, P(t_ptr, t_ptr), 2);
+  rt_declare(RT_SLEEP, "weft_sleep", t_void, P(t_ptr, t_ptr, t_ptr, t_i64), 4);
+  rt_declare(RT_RETAIN, "weft_retain", t_void, P(t_ptr), 1);
+  rt_declare(RT_RELEASE, "weft_release", t_void, P(t_ptr), 1);
+  rt_declare(RT_CONCAT, "weft_str_concat", t_ptr, P(t_ptr, t_ptr), 2);
+  rt_declare(RT_STR_EQ, "weft_str_eq", t_i8, P(t_ptr, t_ptr), 2);
+  rt_declare(RT_STR_CMP, "weft_str_cmp", t_i64, P(t_ptr, t_ptr), 2);
+  rt_declare(RT_STR_INT, "weft_str_from_int", t_ptr, P(t_i64), 1);
+  rt_declare(RT_STR_FLOAT, "weft_str_from_float", t_ptr, P(t_f64), 1);
+  rt_declare(RT_STR_BOOL, "weft_str_from_bool", t_ptr, P(t_i32), 1);
+  rt_declare(RT_STR_DUR, "weft_str_from_duration", t_ptr, P(t_i64), 1);
+  rt_declare(RT_STR_CSTR, "weft_str_from_cstr", t_ptr, P(t_ptr), 1);
+  rt_declare(RT_LIST_NEW, "weft_list_new", t_ptr, P(t_i64, t_i32), 2);
+  rt_declare(RT_OBJ_NEW, "weft_obj_new", t_ptr, P(t_i32, t_i64), 2);
+  rt_declare(RT_PRINT, "weft_print", t_void, P(t_ptr, t_ptr), 2);
+  rt_declare(RT_LOG, "weft_log", t_void, P(t_ptr, t_ptr), 2);
+  rt_declare(RT_NOW, "weft_now_ms", t_i64, P(t_ptr), 1);
+  rt_declare(RT_RAISE_CSTR, "weft_raise_cstr", t_void, P(t_ptr, t_ptr, t_ptr, t_ptr, t_ptr), 5);
+  rt_declare(RT_RAISE_INDEX, "weft_raise_index", t_void, P(t_ptr, t_ptr, t_i64, t_i64, t_ptr), 5);
+  rt_declare(RT_RAISE_DIV0, "weft_raise_div0", t_void, P(t_ptr, t_ptr, t_ptr), 3);
+  rt_declare(RT_RAISE_OVERFLOW, "weft_raise_overflow", t_void, P(t_ptr, t_ptr, t_ptr), 3);
+  rt_declare(RT_MAIN, "weft_main", t_i32, P(t_i32, t_ptr, t_ptr, t_i32), 4);
+#undef P
+  (void)p;
+}
+
+static LLVMValueRef call_rt(RtFn id, LLVMValueRef *args, int n) {
+  if (!rt[id].fn) {
+    rt[id].fn = LLVMAddFunction(M, rt[id].name, rt[id].ty);
+    LLVMSetLinkage(rt[id].fn, LLVMExternalLinkage);
+  }
+  return LLVMBuildCall2(B, rt[id].ty, rt[id].fn, args, n, "");
+}
+
+#define CALL(id, ...) call_rt(id, (LLVMValueRef[]){__VA_ARGS__}, \
+                              sizeof((LLVMValueRef[]){__VA_ARGS__}) / sizeof(LLVMValueRef))
+
+/* ---------------------------------------------------------------- constants */
+
+static LLVMValueRef ci32(int64_t v) { return LLVMConstInt(t_i32, (unsigned long long)v, 1); }
+static LLVMValueRef ci64(int64_t v) { return LLVMConstInt(t_i64, (unsigned long long)v, 1); }
+static LLVMValueRef cnull(void) { return LLVMConstNull(t_ptr); }
+
+static LLVMValueRef global_cstr(const char *s, const char *name) {
+  LLVMValueRef init = LLVMConstStringInContext(C, s, (unsigned)strlen(s), 0);
+  LLVMValueRef g = LLVMAddGlobal(M, LLVMTypeOf(init), name);
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+  return g;
+}
+
+/* String literals: immortal weft_str objects in read-only data. */
+typedef struct StrLit { const char *s; size_t n; LLVMValueRef g; struct StrLit *next; } StrLit;
+static StrLit *strlits;
+
+static LLVMValueRef str_literal(const char *s, size_t n) {
+  for (StrLit *l = strlits; l; l = l->next)
+    if (l->n == n && memcmp(l->s, s, n) == 0)
+      return l->g;
+  LLVMValueRef bytes = LLVMConstStringInContext(C, s, (unsigned)n, 0); /* adds the NUL */
+  LLVMValueRef fields[] = {LLVMConstInt(t_i32, 0xffffffffu, 0), LLVMConstInt(t_i16, 1, 0),
+                           LLVMConstInt(t_i16, 0, 0), ci64((int64_t)n), bytes};
+  LLVMValueRef init = LLVMConstStructInContext(C, fields, 5, 0);
+  LLVMValueRef g = LLVMAddGlobal(M, LLVMTypeOf(init), ".str");
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetAlignment(g, 16);
+  StrLit *l = ar_alloc(sizeof *l);
+  l->s = s;
+  l->n = n;
+  l->g = g;
+  l->next = strlits;
+  strlits = l;
+  return g;
+}
+
+/* weft_srcloc {file, line, col, func} per raise site. */
+static LLVMTypeRef t_srcloc;
+static LLVMValueRef *file_names; /* per SrcFile id */
+
+static LLVMValueRef file_name(int file) {
+  if (file < 0)
+    file = 0;
+  if (!file_names[file])
+    file_names[file] = global_cstr(src_get(file)->path, ".file");
+  return file_names[file];
+}
+
+static LLVMValueRef srcloc(Loc loc, LLVMValueRef func_name) {
+  LLVMValueRef fields[] = {file_name(loc.file), ci32(loc.line), ci32(loc.col), func_name};
+  LLVMValueRef init = LLVMConstNamedStruct(t_srcloc, fields, 4);
+  LLVMValueRef g = LLVMAddGlobal(M, t_srcloc, ".loc");
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
+/* ---------------------------------------------------------------- types */
+
+static LLVMTypeRef llty(Type *t) {
+  switch (t->kind) {
+  case TY_INT:
+  case TY_DURATION: return t_i64;
+  case TY_FLOAT: return t_f64;
+  case TY_BOOL: return t_i1;
+  case TY_STR:
+  case TY_LIST:
+  case TY_TUPLE:
+  case TY_RECORD:
+  case TY_ERROR: return t_ptr;
+  default: diag_ice("codegen: no LLVM type for %s", ty_name(t));
+  }
+}
+
+/* ---------------------------------------------------------------- per workflow */
+
+typedef struct Wf {
+  IrFunc *ir;
+  LLVMTypeRef frame_ty;
+  LLVMValueRef resume, info, name_str;
+} Wf;
+
+static Wf *wfs;
+static int nwfs;
+
+static Wf *wf_of(Decl *d) {
+  for (int i = 0; i < nwfs; i++)
+    if (wfs[i].ir->decl == d)
+      return &wfs[i];
+  diag_ice("codegen: workflow '%s' was not lowered", d->name);
+}
+
+/* State of the function being generated. */
+static Wf *W;
+static IrFunc *F;
+static LLVMValueRef v_rt, v_f, fn_val;
+static LLVMValueRef *addr;           /* per var: alloca or frame GEP */
+static LLVMBasicBlockRef *bbs;       /* per IR block */
+static LLVMBasicBlockRef unwind_bb, exit_bb;
+
+static LLVMValueRef field_ptr(LLVMValueRef base, int off) {
+  LLVMValueRef idx = ci64(off);
+  return LLVMBuildGEP2(B, t_i8, base, &idx, 1, "");
+}
+
+static LLVMValueRef load_var(int v) {
+  IrVar *x = ir_var(F, v);
+  return LLVMBuildLoad2(B, llty(x->type), addr[v], x->name ? x->name : "");
+}
+
+static void retain_if_ref(Type *t, LLVMValueRef val) {
+  if (ty_is_ref(t))
+    CALL(RT_RETAIN, val);
+}
+
+/* Stores an owned value into v, releasing what v held. */
+static void store_var(int v, LLVMValueRef val) {
+  if (v < 0) {
+    return;
+  }
+  IrVar *x = ir_var(F, v);
+  if (ty_is_ref(x->type)) {
+    LLVMValueRef old = LLVMBuildLoad2(B, t_ptr, addr[v], "");
+    LLVMBuildStore(B, val, addr[v]);
+    CALL(RT_RELEASE, old);
+  } else {
+    LLVMBuildStore(B, val, addr[v]);
+  }
+}
+
+/* An owned value that nobody stores (result of an expression statement). */
+static void drop_value(Type *t, LLVMValueRef val) {
+  if (t && ty_is_ref(t))
+    CALL(RT_RELEASE, val);
+}
+
+static LLVMBasicBlockRef new_bb(const char *name) { return LLVMAppendBasicBlockInContext(C, fn_val, name); }
+
+static LLVMBasicBlockRef handler_bb(int handler) {
+  return handler == IR_UNWIND ? unwind_bb : bbs[handler];
+}
+
+/* if (!ok) { raise...; goto handler } -- the raise is emitted by `raise`. */
+static void check(LLVMValueRef ok, int handler, void (*raise)(void *), void *arg) {
+  LLVMBasicBlockRef good = new_bb("ok"), bad = new_bb("check.fail");
+  LLVMBuildCondBr(B, ok, good, bad);
+  LLVMPositionBuilderAtEnd(B, bad);
+  raise(arg);
+  LLVMBuildBr(B, handler_bb(handler));
+  LLVMPositionBuilderAtEnd(B, good);
+}
+
+typedef struct RaiseArg { RtFn fn; LLVMValueRef loc, a, b; const char *msg; } RaiseArg;
+
+static void do_raise(void *p) {
+  RaiseArg *r = p;
+  switch (r->fn) {
+  case RT_RAISE_DIV0:
+  case RT_RAISE_OVERFLOW: CALL(r->fn, v_rt, v_f, r->loc); break;
+  case RT_RAISE_INDEX: CALL(r->fn, v_rt, v_f, r->a, r->b, r->loc); break;
+  case RT_RAISE_CSTR: {
+    LLVMValueRef kind = LLVMGetNamedGlobal(M, "weft_kind_Error");
+    if (!kind) {
+      kind = LLVMAddGlobal(M, t_ptr, "weft_kind_Error");
+      LLVMSetGlobalConstant(kind, 1);
+      LLVMSetLinkage(kind, LLVMExternalLinkage);
+    }
+    CALL(RT_RAISE_CSTR, v_rt, v_f, kind, global_cstr(r->msg, ".msg"), r->loc);
+    break;
+  }
+  default: diag_ice("codegen: bad raise");
+  }
+}
+
+/* ---------------------------------------------------------------- instructions */
+
+static LLVMValueRef gen_binop(IrInst *in, LLVMValueRef a, LLVMValueRef b) {
+  Type *t = in->type;
+  int op = in->sub;
+  switch (t->kind) {
+  case TY_INT:
+  case TY_DURATION:
+    switch (op) {
+    case OP_ADD: return LLVMBuildAdd(B, a, b, "");
+    case OP_SUB: return LLVMBuildSub(B, a, b, "");
+    case OP_MUL: return LLVMBuildMul(B, a, b, "");
+    case OP_DIV:
+    case OP_MOD: {
+      LLVMValueRef loc = srcloc(in->loc, W->name_str);
+      RaiseArg z = {RT_RAISE_DIV0, loc, 0, 0, 0};
+      check(LLVMBuildICmp(B, LLVMIntNE, b, ci64(0), ""), in->handler, do_raise, &z);
+      LLVMValueRef minus1 = LLVMBuildICmp(B, LLVMIntEQ, b, ci64(-1), "");
+      if (op == OP_DIV) {
+        /* INT64_MIN / -1 does not fit: a failure, not a trap. */
+        LLVMValueRef ovf = LLVMBuildAnd(B, minus1, LLVMBuildICmp(B, LLVMIntEQ, a, ci64(INT64_MIN), ""), "");
+        RaiseArg o = {RT_RAISE_OVERFLOW, loc, 0, 0, 0};
+        check(LLVMBuildNot(B, ovf, ""), in->handler, do_raise, &o);
+        return LLVMBuildSDiv(B, a, b, "");
+      }
+      /* x % -1 == 0; avoids the INT64_MIN % -1 trap */
+      LLVMValueRef safe_b = LLVMBuildSelect(B, minus1, ci64(1), b, "");
+      return LLVMBuildSRem(B, a, safe_b, "");
+    }
+    case OP_EQ: return LLVMBuildICmp(B, LLVMIntEQ, a, b, "");
+    case OP_NE: return LLVMBuildICmp(B, LLVMIntNE, a, b, "");
+    case OP_LT: return LLVMBuildICmp(B, LLVMIntSLT, a, b, "");
+    case OP_LE: return LLVMBuildICmp(B, LLVMIntSLE, a, b, "");
+    case OP_GT: return LLVMBuildICmp(B, LLVMIntSGT, a, b, "");
+    case OP_GE: return LLVMBuildICmp(B, LLVMIntSGE, a, b, "");
+    }
+    break;
+  case TY_FLOAT:
+    switch (op) {
+    case OP_ADD: return LLVMBuildFAdd(B, a, b, "");
+    case OP_SUB: return LLVMBuildFSub(B, a, b, "");
+    case OP_MUL: return LLVMBuildFMul(B, a, b, "");
+    case OP_DIV: return LLVMBuildFDiv(B, a, b, "");
+    case OP_MOD: return LLVMBuildFRem(B, a, b, "");
+    case OP_EQ: return LLVMBuildFCmp(B, LLVMRealOEQ, a, b, "");
+    case OP_NE: return LLVMBuildFCmp(B, LLVMRealUNE, a, b, "");
+    case OP_LT: return LLVMBuildFCmp(B, LLVMRealOLT, a, b, "");
+    case OP_LE: return LLVMBuildFCmp(B, LLVMRealOLE, a, b, "");
+    case OP_GT: return LLVMBuildFCmp(B, LLVMRealOGT, a, b, "");
+    case OP_GE: return LLVMBuildFCmp(B, LLVMRealOGE, a, b, "");
+    }
+    break;
+  case TY_BOOL:
+    switch (op) {
+    case OP_EQ: return LLVMBuildICmp(B, LLVMIntEQ, a, b, "");
+    case OP_NE: return LLVMBuildICmp(B, LLVMIntNE, a, b, "");
+    }
+    break;
+  case TY_STR:
+    switch (op) {
+    case OP_ADD: return CALL(RT_CONCAT, a, b);
+    case OP_EQ: return LLVMBuildICmp(B, LLVMIntNE, CALL(RT_STR_EQ, a, b), LLVMConstInt(t_i8, 0, 0), "");
+    case OP_NE: return LLVMBuildICmp(B, LLVMIntEQ, CALL(RT_STR_EQ, a, b), LLVMConstInt(t_i8, 0, 0), "");
+    case OP_LT: return LLVMBuildICmp(B, LLVMIntSLT, CALL(RT_STR_CMP, a, b), ci64(0), "");
+    case OP_LE: return LLVMBuildICmp(B, LLVMIntSLE, CALL(RT_STR_CMP, a, b), ci64(0), "");
+    case OP_GT: return LLVMBuildICmp(B, LLVMIntSGT, CALL(RT_STR_CMP, a, b), ci64(0), "");
+    case OP_GE: return LLVMBuildICmp(B, LLVMIntSGE, CALL(RT_STR_CMP, a, b), ci64(0), "");
+    }
+    break;
+  default: break;
+  }
+  diag_ice("codegen: operator %d on %s", op, ty_name(t));
+}
+
+/* 8-byte words inside lists and objects. */
+static void store_word(LLVMValueRef base, int64_t off, Type *t, LLVMValueRef val) {
+  LLVMValueRef p = field_ptr(base, (int)off);
+  if (t->kind == TY_BOOL)
+    val = LLVMBuildZExt(B, val, t_i64, "");
+  LLVMBuildStore(B, val, p);
+}
+
+static LLVMValueRef load_word(LLVMValueRef p, Type *t) {
+  if (t->kind == TY_BOOL)
+    return LLVMBuildICmp(B, LLVMIntNE, LLVMBuildLoad2(B, t_i64, p, ""), ci64(0), "");
+  return LLVMBuildLoad2(B, llty(t), p, "");
+}
+
+static Type *obj_field_type(Type *t, int i) {
+  if (t->kind == TY_TUPLE)
+    return t->elems[i];
+  return t->rec->fields[i].type;
+}
+
+static int obj_nfields(Type *t) { return t->kind == TY_TUPLE ? t->nelems : t->rec->nfields; }
+
+static LLVMValueRef c_arg(Type *t, LLVMValueRef v) {
+  if (t->kind == TY_STR)
+    return field_ptr(v, 16); /* const char * into the string's bytes */
+  if (t->kind == TY_BOOL)
+    return LLVMBuildZExt(B, v, t_i8, "");
+  return v;
+}
+
+static LLVMTypeRef c_type(Type *t) {
+  if (!t || t->kind == TY_UNIT)
+    return t_void;
+  if (t->kind == TY_STR)
+    return t_ptr;
+  if (t->kind == TY_BOOL)
+    return t_i8;
+  return llty(t);
+}
+
+static void gen_extern(IrInst *in) {
+  Decl *d = in->decl;
+  LLVMTypeRef *ps = ar_alloc(sizeof(LLVMTypeRef) * (d->nparams + 1));
+  for (int i = 0; i < d->nparams; i++)
+    ps[i] = c_type(d->params[i].type);
+  LLVMTypeRef fty = LLVMFunctionType(c_type(d->ret), ps, d->nparams, 0);
+  LLVMValueRef callee = LLVMGetNamedFunction(M, d->name);
+  if (!callee)
+    callee = LLVMAddFunction(M, d->name, fty);
+  LLVMValueRef *args = ar_alloc(sizeof(LLVMValueRef) * (in->nargs + 1));
+  for (int i = 0; i < in->nargs; i++)
+    args[i] = c_arg(d->params[i].type, load_var(in->args[i]));
+  LLVMValueRef r = LLVMBuildCall2(B, fty, callee, args, in->nargs, "");
+  if (!d->ret || d->ret->kind == TY_UNIT)
+    return;
+  if (d->ret->kind == TY_STR)
+    r = CALL(RT_STR_CSTR, r); /* copied: the C side keeps its string */
+  else if (d->ret->kind == TY_BOOL)
+    r = LLVMBuildICmp(B, LLVMIntNE, r, LLVMConstInt(t_i8, 0, 0), "");
+  if (in->dst >= 0)
+    store_var(in->dst, r);
+  else
+    drop_value(d->ret, r);
+}
+
+static void gen_builtin(IrInst *in) {
+  LLVMValueRef a = in->nargs ? load_var(in->args[0]) : NULL;
+  LLVMValueRef r = NULL;
+  Type *rt_ty = NULL;
+  switch (in->sub) {
+  case BI_PRINT: CALL(RT_PRINT, v_rt, a); return;
+  case BI_LOG: CALL(RT_LOG, v_rt, a); return;
+  case BI_NOW: r = CALL(RT_NOW, v_rt); break;
+  case BI_LEN: r = LLVMBuildLoad2(B, t_i64, field_ptr(a, 8), "len"); break;
+  case BI_FLOAT: r = LLVMBuildSIToFP(B, a, t_f64, ""); break;
+  case BI_INT: {
+    /* NaN and values outside int64 are failures, not poison. */
+    LLVMValueRef lo = LLVMBuildFCmp(B, LLVMRealOGE, a, LLVMConstReal(t_f64, -9223372036854775808.0), "");
+    LLVMValueRef hi = LLVMBuildFCmp(B, LLVMRealOLT, a, LLVMConstReal(t_f64, 9223372036854775808.0), "");
+    RaiseArg ra = {RT_RAISE_CSTR, srcloc(in->loc, W->name_str), 0, 0, "float value out of range for int"};
+    check(LLVMBuildAnd(B, lo, hi, ""), in->handler, do_raise, &ra);
+    r = LLVMBuildFPToSI(B, a, t_i64, "");
+    break;
+  }
+  case BI_STR:
+    rt_ty = ty_str;
+    switch (in->type->kind) {
+    case TY_INT: r = CALL(RT_STR_INT, a); break;
+    case TY_FLOAT: r = CALL(RT_STR_FLOAT, a); break;
+    case TY_BOOL: r = CALL(RT_STR_BOOL, LLVMBuildZExt(B, a, t_i32, "")); break;
+    case TY_DURATION: r = CALL(RT_STR_DUR, a); break;
+    case TY_STR: CALL(RT_RETAIN, a); r = a; break;
+    default: diag_ice("codegen: str() of %s", ty_name(in->type));
+    }
+    break;
+  default: diag_ice("codegen: builtin %d", in->sub);
+  }
+  if (in->dst >= 0)
+    store_var(in->dst, r);
+  else
+    drop_value(rt_ty, r);
+}
+
+static void gen_inst(IrInst *in) {
+  switch (in->op) {
+  case I_CONST: {
+    LLVMValueRef v;
+    switch (in->type->kind) {
+    case TY_FLOAT: v = LLVMConstReal(t_f64, in->fval); break;
+    case TY_BOOL: v = LLVMConstInt(t_i1, in->ival ? 1 : 0, 0); break;
+    case TY_STR: v = str_literal(in->sval ? in->sval : "", in->slen); break;
+    default: v = ci64(in->ival); break;
+    }
+    store_var(in->dst, v);
+    break;
+  }
+  case I_COPY: {
+    LLVMValueRef v = load_var(in->a);
+    retain_if_ref(in->type, v);
+    store_var(in->dst, v);
+    break;
+  }
+  case I_BIN: {
+    LLVMValueRef a = load_var(in->a), b = load_var(in->b);
+    LLVMValueRef r = gen_binop(in, a, b);
+    if (in->dst >= 0)
+      store_var(in->dst, r);
+    else if (in->type->kind == TY_STR && in->sub == OP_ADD)
+      drop_value(ty_str, r);
+    break;
+  }
+  case I_UN: {
+    LLVMValueRef a = load_var(in->a), r;
+    if (in->sub == OP_NOT)
+      r = LLVMBuildNot(B, a, "");
+    else if (in->type->kind == TY_FLOAT)
+      r = LLVMBuildFNeg(B, a, "");
+    else
+      r = LLVMBuildSub(B, ci64(0), a, "");
+    store_var(in->dst, r);
+    break;
+  }
+  case I_BUILTIN: gen_builtin(in); break;
+  case I_EXTERN: gen_extern(in); break;
+  case I_LIST: {
+    Type *et = in->type->elem;
+    LLVMValueRef l = CALL(RT_LIST_NEW, ci64(in->nargs), ci32(ty_is_ref(et) ? 1 : 0));
+    for (int i = 0; i < in->nargs; i++) {
+      LLVMValueRef v = load_var(in->args[i]);
+      retain_if_ref(et, v);
+      store_word(l, 16 + 8 * i, et, v);
+    }
+    store_var(in->dst, l);
+    break;
+  }
+  case I_OBJ: {
+    int n = obj_nfields(in->type);
+    uint64_t mask = 0;
+    for (int i = 0; i < n && i < 64; i++)
+      if (ty_is_ref(obj_field_type(in->type, i)))
+        mask |= 1ull << i;
+    LLVMValueRef o = CALL(RT_OBJ_NEW, ci32(n), LLVMConstInt(t_i64, mask, 0));
+    for (int i = 0; i < n; i++) {
+      Type *ft = obj_field_type(in->type, i);
+      LLVMValueRef v = load_var(in->args[i]);
+      retain_if_ref(ft, v);
+      store_word(o, 16 + 8 * i, ft, v);
+    }
+    store_var(in->dst, o);
+    break;
+  }
+  case I_FIELD: {
+    LLVMValueRef o = load_var(in->a);
+    LLVMValueRef v = load_word(field_ptr(o, 16 + 8 * in->sub), in->type);
+    retain_if_ref(in->type, v);
+    store_var(in->dst, v);
+    break;
+  }
+  case I_INDEX: {
+    LLVMValueRef l = load_var(in->a), i = load_var(in->b);
+    LLVMValueRef len = LLVMBuildLoad2(B, t_i64, field_ptr(l, 8), "len");
+    RaiseArg ra = {RT_RAISE_INDEX, srcloc(in->loc, W->name_str), i, len, 0};
+    check(LLVMBuildICmp(B, LLVMIntULT, i, len, ""), in->handler, do_raise, &ra);
+    LLVMValueRef off = LLVMBuildAdd(B, LLVMBuildShl(B, i, ci64(3), ""), ci64(16), "");
+    LLVMValueRef p = LLVMBuildGEP2(B, t_i8, l, &off, 1, "");
+    LLVMValueRef v = load_word(p, in->type);
+    retain_if_ref(in->type, v);
+    store_var(in->dst, v);
+    break;
+  }
+  default: diag_ice("codegen: instruction %d", in->op);
+  }
+}
+
+/* ---------------------------------------------------------------- suspension */
+
+/* Locals (not in the frame) are dead at a suspension: drop their references
+ * so the next activation starts clean. */
+static void release_locals(void) {
+  for (int v = 0; v < F->vars.len; v++) {
+    IrVar *x = ir_var(F, v);
+    if (!x->in_frame && ty_is_ref(x->type)) {
+      CALL(RT_RELEASE, LLVMBuildLoad2(B, t_ptr, addr[v], ""));
+      LLVMBuildStore(B, cnull(), addr[v]);
+    }
+  }
+}
+
+static void release_all(void) {
+  for (int v = 0; v < F->vars.len; v++) {
+    IrVar *x = ir_var(F, v);
+    if (ty_is_ref(x->type))
+      CALL(RT_RELEASE, LLVMBuildLoad2(B, t_ptr, addr[v], ""));
+  }
+}
+
+static LLVMValueRef await_ptr(void) { return LLVMBuildStructGEP2(B, W->frame_ty, v_f, F->await_field, "await"); }
+
+static void set_state(int k) { LLVMBuildStore(B, ci32(k), field_ptr(v_f, OFF_STATE)); }
+
+static void gen_call(IrBlock *b, LLVMBasicBlockRef resume_bb) {
+  IrInst *t = &b->term;
+  Wf *callee = wf_of(t->decl);
+  IrFunc *cf = callee->ir;
+  LLVMValueRef size = ci32((int64_t)LLVMABISizeOfType(TD, callee->frame_ty));
+  LLVMValueRef child = CALL(RT_FRAME_ALLOC, v_rt, size);
+  LLVMBuildStore(B, callee->info, field_ptr(child, OFF_FN));
+  LLVMBuildStore(B, v_f, field_ptr(child, OFF_PARENT));
+  for (int i = 0; i < cf->vars.len; i++) {
+    IrVar *pv = ir_var(cf, i);
+    if (!pv->is_param || pv->param_index >= t->nargs)
+      continue;
+    LLVMValueRef v = load_var(t->args[pv->param_index]);
+    retain_if_ref(pv->type, v); /* the child frame owns its arguments */
+    LLVMBuildStore(B, v, LLVMBuildStructGEP2(B, callee->frame_ty, child, pv->field, ""));
+  }
+  LLVMBuildStore(B, child, await_ptr());
+  set_state(b->state);
+  release_locals();
+  LLVMBuildRet(B, child);
+
+  /* resume: the child has finished */
+  LLVMPositionBuilderAtEnd(B, resume_bb);
+  child = LLVMBuildLoad2(B, t_ptr, await_ptr(), "child");
+  LLVMValueRef status = LLVMBuildLoad2(B, t_i32, field_ptr(child, OFF_STATUS), "status");
+  LLVMBasicBlockRef ok = new_bb("call.done"), bad = new_bb("call.failed");
+  LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, status, ci32(WEFT_DONE), ""), ok, bad);
+
+  LLVMPositionBuilderAtEnd(B, ok);
+  if (cf->result_field >= 0) {
+    /* the result moves from the child's frame to ours */
+    LLVMValueRef rp = LLVMBuildStructGEP2(B, callee->frame_ty, child, cf->result_field, "");
+    LLVMValueRef r = LLVMBuildLoad2(B, llty(t->decl->ret), rp, "result");
+    if (t->dst >= 0)
+      store_var(t->dst, r);
+    else
+      drop_value(t->decl->ret, r);
+  }
+  CALL(RT_FRAME_FREE, v_rt, child);
+  LLVMBuildBr(B, bbs[b->succ[0]]);
+
+  LLVMPositionBuilderAtEnd(B, bad);
+  /* adopt the child's failure */
+  LLVMValueRef fl = LLVMBuildLoad2(B, t_ptr, field_ptr(child, OFF_FAILURE), "failure");
+  LLVMBuildStore(B, cnull(), field_ptr(child, OFF_FAILURE));
+  LLVMBuildStore(B, fl, field_ptr(v_f, OFF_FAILURE));
+  CALL(RT_FRAME_FREE, v_rt, child);
+  LLVMBuildBr(B, handler_bb(t->handler));
+}
+
+static void gen_sleep(IrBlock *b, LLVMBasicBlockRef resume_bb) {
+  LLVMValueRef d = load_var(b->term.a);
+  CALL(RT_SLEEP, v_rt, v_f, await_ptr(), d);
+  set_state(b->state);
+  release_locals();
+  LLVMBuildRet(B, cnull());
+  LLVMPositionBuilderAtEnd(B, resume_bb);
+  LLVMBuildBr(B, bbs[b->succ[0]]);
+}
+
+/* ---------------------------------------------------------------- functions */
+
+static void declare_workflow(Wf *w) {
+  IrFunc *f = w->ir;
+  frm_layout(f);
+  LLVMTypeRef *fields = ar_alloc(sizeof(LLVMTypeRef) * (f->nfields + 1));
+  fields[0] = t_hdr;
+  if (f->result_field >= 0)
+    fields[f->result_field] = llty(f->decl->ret);
+  if (f->await_field >= 0)
+    fields[f->await_field] = f->has_sleep ? t_timer : t_ptr;
+  for (int i = 0; i < f->vars.len; i++) {
+    IrVar *v = ir_var(f, i);
+    if (v->field >= 0)
+      fields[v->field] = llty(v->type);
+  }
+  w->frame_ty = LLVMStructCreateNamed(C, ar_printf("wf.%s", f->name));
+  LLVMStructSetBody(w->frame_ty, fields, f->nfields, 0);
+
+  LLVMTypeRef rty = LLVMFunctionType(t_ptr, (LLVMTypeRef[]){t_ptr, t_ptr}, 2, 0);
+  w->resume = LLVMAddFunction(M, ar_printf("weft.resume.%s", f->name), rty);
+  LLVMSetLinkage(w->resume, LLVMInternalLinkage);
+  w->name_str = global_cstr(f->name, ".name");
+  LLVMValueRef info_fields[] = {w->resume, ci32((int64_t)LLVMABISizeOfType(TD, w->frame_ty)), ci32(0),
+                                w->name_str, file_name(f->decl->module)};
+  w->info = LLVMAddGlobal(M, t_info, ar_printf("weft.info.%s", f->name));
+  LLVMSetInitializer(w->info, LLVMConstNamedStruct(t_info, info_fields, 5));
+  LLVMSetGlobalConstant(w->info, 1);
+  LLVMSetLinkage(w->info, LLVMInternalLinkage);
+}
+
+static void define_workflow(Wf *w) {
+  W = w;
+  F = w->ir;
+  fn_val = w->resume;
+  v_rt = LLVMGetParam(fn_val, 0);
+  v_f = LLVMGetParam(fn_val, 1);
+  LLVMSetValueName2(v_rt, "rt", 2);
+  LLVMSetValueName2(v_f, "f", 1);
+
+  LLVMBasicBlockRef entry = new_bb("entry");
+  bbs = ar_alloc(sizeof(LLVMBasicBlockRef) * F->blocks.len);
+  for (int i = 0; i < F->blocks.len; i++)
+    bbs[i] = new_bb(ar_printf("b%d", i));
+  LLVMBasicBlockRef *resume_bbs = ar_alloc(sizeof(LLVMBasicBlockRef) * (F->nstates + 1));
+  for (int k = 1; k <= F->nstates; k++)
+    resume_bbs[k] = new_bb(ar_printf("resume%d", k));
+  unwind_bb = new_bb("unwind");
+  exit_bb = new_bb("exit");
+  LLVMBasicBlockRef bad_bb = new_bb("bad.state");
+
+  /* entry: addresses of vars, null-initialised reference locals, dispatch */
+  LLVMPositionBuilderAtEnd(B, entry);
+  addr = ar_alloc(sizeof(LLVMValueRef) * (F->vars.len + 1));
+  for (int v = 0; v < F->vars.len; v++) {
+    IrVar *x = ir_var(F, v);
+    const char *nm = x->name ? x->name : "t";
+    if (x->in_frame) {
+      addr[v] = LLVMBuildStructGEP2(B, w->frame_ty, v_f, x->field, nm);
+    } else {
+      addr[v] = LLVMBuildAlloca(B, llty(x->type), nm);
+      if (ty_is_ref(x->type))
+        LLVMBuildStore(B, cnull(), addr[v]);
+    }
+  }
+  LLVMValueRef st = LLVMBuildLoad2(B, t_i32, field_ptr(v_f, OFF_STATE), "state");
+  LLVMValueRef sw = LLVMBuildSwitch(B, st, bad_bb, F->nstates + 1);
+  LLVMAddCase(sw, ci32(0), bbs[0]);
+  for (int k = 1; k <= F->nstates; k++)
+    LLVMAddCase(sw, ci32(k), resume_bbs[k]);
+
+  /* blocks */
+  for (int i = 0; i < F->blocks.len; i++) {
+    IrBlock *b = ir_block(F, i);
+    LLVMPositionBuilderAtEnd(B, bbs[i]);
+    for (int k = 0; k < b->insts.len; k++)
+      gen_inst(b->insts.data[k]);
+    switch (b->term.op) {
+    case T_JUMP: LLVMBuildBr(B, bbs[b->succ[0]]); break;
+    case T_BRANCH: LLVMBuildCondBr(B, load_var(b->term.a), bbs[b->succ[0]], bbs[b->succ[1]]); break;
+    case T_RETURN:
+      if (b->term.a >= 0 && F->result_field >= 0) {
+        LLVMValueRef v = load_var(b->term.a);
+        retain_if_ref(F->decl->ret, v);
+        LLVMBuildStore(B, v, LLVMBuildStructGEP2(B, w->frame_ty, v_f, F->result_field, "result"));
+      }
+      LLVMBuildBr(B, exit_bb);
+      break;
+    case T_CALL: gen_call(b, resume_bbs[b->state]); break;
+    case T_SLEEP: gen_sleep(b, resume_bbs[b->state]); break;
+    default: diag_ice("codegen: block b%d of %s has no terminator", i, F->name);
+    }
+  }
+
+  LLVMPositionBuilderAtEnd(B, exit_bb);
+  release_all();
+  set_state(0xffffffff);
+  LLVMBuildRet(B, CALL(RT_DONE, v_rt, v_f));
+
+  LLVMPositionBuilderAtEnd(B, unwind_bb);
+  release_all();
+  set_state(0xffffffff);
+  LLVMBuildRet(B, CALL(RT_FAILED, v_rt, v_f));
+
+  /* Resuming a finished frame (or a corrupt state) is a failure, not UB. */
+  LLVMPositionBuilderAtEnd(B, bad_bb);
+  RaiseArg ra = {RT_RAISE_CSTR, srcloc(F->decl->loc, w->name_str), 0, 0,
+                 "resumed a workflow frame that is not suspended"};
+  do_raise(&ra);
+  LLVMBuildRet(B, CALL(RT_FAILED, v_rt, v_f));
+}
+
+static void define_main(Decl *main_decl) {
+  Wf *w = wf_of(main_decl);
+  LLVMTypeRef mty = LLVMFunctionType(t_i32, (LLVMTypeRef[]){t_i32, t_ptr}, 2, 0);
+  LLVMValueRef m = LLVMAddFunction(M, "main", mty);
+  LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, m, "entry"));
+  uint32_t flags = 0;
+  if (main_decl->ret && main_decl->ret->kind == TY_INT)
+    flags |= WEFT_MAIN_RETURNS_INT;
+  if (main_decl->nparams == 1)
+    flags |= WEFT_MAIN_TAKES_ARGS;
+  LLVMValueRef r = CALL(RT_MAIN, LLVMGetParam(m, 0), LLVMGetParam(m, 1), w->info, ci32(flags));
+  LLVMBuildRet(B, r);
+}
+
+/* ---------------------------------------------------------------- frames report */
+
+static void print_frames(FILE *out) {
+  for (int i = 0; i < nwfs; i++) {
+    Wf *w = &wfs[i];
+    IrFunc *f = w->ir;
+    Loc l = f->decl->loc;
+    fprintf(out, "workflow %s (%s:%d): frame %llu bytes, %d suspension state%s\n", f->name,
+            src_get(l.file)->path, l.line, (unsigned long long)LLVMABISizeOfType(TD, w->frame_ty),
+            f->nstates, f->nstates == 1 ? "" : "s");
+    fprintf(out, "  %6s %5s  %s\n", "offset", "size", "slot");
+    fprintf(out, "  %6d %5d  header\n", 0, 48);
+    for (int fld = 1; fld < f->nfields; fld++) {
+      unsigned long long off = LLVMOffsetOfElement(TD, w->frame_ty, fld);
+      unsigned long long size = LLVMABISizeOfType(TD, LLVMStructGetTypeAtIndex(w->frame_ty, fld));
+      const char *what = NULL;
+      if (fld == f->result_field)
+        what = ar_printf("result: %s", ty_name(f->decl->ret));
+      else if (fld == f->await_field)
+        what = f->has_sleep ? "await: timer / child frame" : "await: child frame";
+      for (int v = 0; !what && v < f->vars.len; v++) {
+        IrVar *x = ir_var(f, v);
+        if (x->field == fld)
+          what = ar_printf("%s %s: %s", x->is_param ? "param" : x->name ? "var" : "temp",
+                           x->name ? x->name : ar_printf("t%d", v), ty_name(x->type));
+      }
+      fprintf(out, "  %6llu %5llu  %s\n", off, size, what ? what : "?");
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- driver entry */
+
+static bool setup_target(const CgOptions *opt) {
+  LLVMInitializeNativeTarget();
+  LLVMInitializeNativeAsmPrinter();
+  char *triple = opt->target_triple ? strdup(opt->target_triple) : LLVMGetDefaultTargetTriple();
+  LLVMTargetRef target;
+  char *err = NULL;
+  if (LLVMGetTargetFromTriple(triple, &target, &err)) {
+    diag_error_plain("unknown target '%s': %s", triple, err);
+    LLVMDisposeMessage(err);
+    return false;
+  }
+  LLVMCodeGenOptLevel lvl = opt->opt_level <= 0   ? LLVMCodeGenLevelNone
+                            : opt->opt_level == 1 ? LLVMCodeGenLevelLess
+                            : opt->opt_level == 2 ? LLVMCodeGenLevelDefault
+                                                  : LLVMCodeGenLevelAggressive;
+  char *cpu = LLVMGetHostCPUName();
+  char *features = LLVMGetHostCPUFeatures();
+  if (opt->target_triple) {
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    cpu = strdup("generic");
+    features = strdup("");
+  }
+  TM = LLVMCreateTargetMachine(target, triple, cpu, features, lvl, LLVMRelocPIC, LLVMCodeModelDefault);
+  TD = LLVMCreateTargetDataLayout(TM);
+  LLVMSetTarget(M, triple);
+  char *dl = LLVMCopyStringRepOfTargetData(TD);
+  LLVMSetDataLayout(M, dl);
+  LLVMDisposeMessage(dl);
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(features);
+  LLVMDisposeMessage(triple);
+  return true;
+}
+
+bool cg_program(Program *p, const CgOptions *opt, EmitKind kind, const char *out_path) {
+  C = LLVMContextCreate();
+  const char *mod_name = p->modules ? src_get(p->modules->file)->path : "weft";
+  M = LLVMModuleCreateWithNameInContext(mod_name, C);
+  B = LLVMCreateBuilderInContext(C);
+  strlits = NULL;
+  if (!setup_target(opt))
+    return false;
+
+  t_i1 = LLVMInt1TypeInContext(C);
+  t_i8 = LLVMInt8TypeInContext(C);
+  t_i16 = LLVMInt16TypeInContext(C);
+  t_i32 = LLVMInt32TypeInContext(C);
+  t_i64 = LLVMInt64TypeInContext(C);
+  t_f64 = LLVMDoubleTypeInContext(C);
+  t_ptr = LLVMPointerTypeInContext(C, 0);
+  t_void = LLVMVoidTypeInContext(C);
+  t_hdr = LLVMStructCreateNamed(C, "weft.frame");
+  LLVMStructSetBody(t_hdr, (LLVMTypeRef[]){t_ptr, t_ptr, t_ptr, t_ptr, t_i32, t_i32, t_i32, t_i32}, 8, 0);
+  t_timer = LLVMArrayType2(t_i64, 5);
+  t_info = LLVMStructCreateNamed(C, "weft.fninfo");
+  LLVMStructSetBody(t_info, (LLVMTypeRef[]){t_ptr, t_i32, t_i32, t_ptr, t_ptr}, 5, 0);
+  t_srcloc = LLVMStructCreateNamed(C, "weft.srcloc");
+  LLVMStructSetBody(t_srcloc, (LLVMTypeRef[]){t_ptr, t_i32, t_i32, t_ptr}, 4, 0);
+  if (LLVMABISizeOfType(TD, t_hdr) != 48)
+    diag_ice("codegen: frame header is not 48 bytes on this target");
+  rt_init();
+  file_names = ar_alloc(sizeof(LLVMValueRef) * (src_count() + 1));
+
+  /* pass 1: lower every workflow, lay out frames, declare functions */
+  nwfs = 0;
+  wfs = ar_alloc(sizeof(Wf) * (p->decls.len + 1));
+  for (int i = 0; i < p->decls.len; i++) {
+    Decl *d = p->decls.data[i];
+    if (d->kind == D_WORKFLOW && d->body)
+      wfs[nwfs++].ir = low_workflow(d);
+  }
+  for (int i = 0; i < nwfs; i++)
+    declare_workflow(&wfs[i]);
+  if (getenv("WEFTC_DUMP_IR"))
+    for (int i = 0; i < nwfs; i++)
+      ir_dump(wfs[i].ir, stderr);
+
+  if (kind == EMIT_FRAMES) {
+    FILE *out = (!out_path || strcmp(out_path, "-") == 0) ? stdout : fopen(out_path, "w");
+    if (!out) {
+      diag_error_plain("cannot write '%s': %s", out_path, strerror(errno));
+      return false;
+    }
+    print_frames(out);
+    if (out != stdout)
+      fclose(out);
+    else
+      fflush(stdout);
+    return true;
+  }
+
+  /* pass 2: bodies */
+  for (int i = 0; i < nwfs; i++)
+    define_workflow(&wfs[i]);
+  if (opt->emit_main && p->main)
+    define_main(p->main);
+
+  if (opt->verify) {
+    char *msg = NULL;
+    if (LLVMVerifyModule(M, LLVMReturnStatusAction, &msg)) {
+      fprintf(stderr, "%s\n", msg);
+      LLVMDumpModule(M);
+      diag_ice("codegen: the LLVM module does not verify");
+    }
+    LLVMDisposeMessage(msg);
+  }
+
+  if (opt->opt_level > 0) {
+    LLVMPassBuilderOptionsRef pbo = LLVMCreatePassBuilderOptions();
+    char passes[32];
+    snprintf(passes, sizeof passes, "default<O%d>", opt->opt_level > 3 ? 3 : opt->opt_level);
+    LLVMErrorRef e = LLVMRunPasses(M, passes, TM, pbo);
+    if (e) {
+      char *m = LLVMGetErrorMessage(e);
+      diag_ice("codegen: optimisation failed: %s", m);
+    }
+    LLVMDisposePassBuilderOptions(pbo);
+  }
+
+  bool ok = true;
+  char *err = NULL;
+  if (kind == EMIT_LLVM_IR) {
+    if (!out_path || strcmp(out_path, "-") == 0) {
+      char *s = LLVMPrintModuleToString(M);
+      fputs(s, stdout);
+      fflush(stdout);
+      LLVMDisposeMessage(s);
+    } else if (LLVMPrintModuleToFile(M, out_path, &err)) {
+      diag_error_plain("cannot write '%s': %s", out_path, err);
+      ok = false;
+    }
+  } else {
+    LLVMCodeGenFileType ft = kind == EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile;
+    if (!out_path || strcmp(out_path, "-") == 0) {
+      LLVMMemoryBufferRef buf;
+      if (LLVMTargetMachineEmitToMemoryBuffer(TM, M, ft, &err, &buf)) {
+        diag_error_plain("code generation failed: %s", err);
+        ok = false;
+      } else {
+        fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), stdout);
+        fflush(stdout);
+        LLVMDisposeMemoryBuffer(buf);
+      }
+    } else if (LLVMTargetMachineEmitToFile(TM, M, (char *)out_path, ft, &err)) {
+      diag_error_plain("cannot write '%s': %s", out_path, err);
+      ok = false;
+    }
+  }
+  if (err)
+    LLVMDisposeMessage(err);
+  LLVMDisposeTargetData(TD);
+  LLVMDisposeTargetMachine(TM);
+  LLVMDisposeBuilder(B);
+  LLVMDisposeModule(M);
+  LLVMContextDispose(C);
+  return ok;
+}

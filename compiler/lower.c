@@ -1,1 +1,559 @@
-/* lower.c: being written */
+/* lower.c -- typed AST to the state-machine IR (ir.h).
+ *
+ * Expressions are flattened into A-normal form as they are lowered: every
+ * sub-expression lands in a var, left to right, so anything computed
+ * before a `yield` is held in a var that liveness can see. A `yield` ends
+ * the current block with a suspension terminator; lowering continues in a
+ * fresh block, which is where the resume state will jump to.
+ *
+ * Suspension points are numbered 1..n in the order lowering meets them,
+ * which is source order: states are stable small integers.
+ */
+#include "ir.h"
+
+#include <string.h>
+
+typedef struct Loop {
+  int brk, cont;
+  struct Loop *up;
+} Loop;
+
+static IrFunc *fn;       /* function being lowered */
+static int cur;          /* current open block */
+static Loop *loops;
+static int handler;      /* innermost failure handler for new instructions */
+static int *symvar;      /* Sym.index -> var id */
+
+IrVar *ir_var(IrFunc *f, int id) { return f->vars.data[id]; }
+IrBlock *ir_block(IrFunc *f, int id) { return f->blocks.data[id]; }
+
+/* ---------------------------------------------------------------- builders */
+
+static int new_var(Type *t, const char *name, Loc loc) {
+  if (!t || t->kind == TY_UNIT || t->kind == TY_NEVER || t->kind == TY_INVALID)
+    return -1;
+  IrVar *v = ar_alloc(sizeof *v);
+  v->id = fn->vars.len;
+  v->type = t;
+  v->name = name;
+  v->loc = loc;
+  v->field = -1;
+  vec_push(&fn->vars, v);
+  return v->id;
+}
+
+static int new_block(void) {
+  IrBlock *b = ar_alloc(sizeof *b);
+  b->id = fn->blocks.len;
+  b->term.op = T_NONE;
+  b->term.dst = b->term.a = b->term.b = -1;
+  vec_push(&fn->blocks, b);
+  return b->id;
+}
+
+static IrBlock *blk(int id) { return fn->blocks.data[id]; }
+
+static IrInst *emit(int op, int dst, Type *type, Loc loc) {
+  IrInst *i = ar_alloc(sizeof *i);
+  i->op = op;
+  i->dst = dst;
+  i->a = i->b = -1;
+  i->type = type;
+  i->loc = loc;
+  i->handler = handler;
+  vec_push(&blk(cur)->insts, i);
+  return i;
+}
+
+/* Ends the current block. */
+static IrInst *terminate(int op, Loc loc) {
+  IrBlock *b = blk(cur);
+  if (b->term.op != T_NONE)
+    diag_ice("lowering: block %d terminated twice", b->id);
+  b->term.op = op;
+  b->term.loc = loc;
+  b->term.handler = handler;
+  return &b->term;
+}
+
+static void jump(int target, Loc loc) {
+  terminate(T_JUMP, loc);
+  blk(cur)->succ[0] = target;
+  blk(cur)->nsucc = 1;
+}
+
+static void branch(int cond, int t, int f, Loc loc) {
+  IrInst *i = terminate(T_BRANCH, loc);
+  i->a = cond;
+  blk(cur)->succ[0] = t;
+  blk(cur)->succ[1] = f;
+  blk(cur)->nsucc = 2;
+}
+
+/* Ends the current block with a suspension and continues in a new one. */
+static IrInst *suspend(int op, Loc loc) {
+  IrInst *i = terminate(op, loc);
+  IrBlock *b = blk(cur);
+  b->state = ++fn->nstates;
+  vec_push(&fn->suspends, b);
+  int next = new_block();
+  b->succ[0] = next;
+  b->nsucc = 1;
+  cur = next;
+  return i;
+}
+
+/* After return/break/continue: later statements go to an unreachable block. */
+static void dead_block(void) { cur = new_block(); }
+
+static int *args_array(int n) { return n ? ar_alloc(sizeof(int) * n) : NULL; }
+
+/* ---------------------------------------------------------------- expressions */
+
+static int lower_expr(Node *e, int want);
+static void lower_stmt(Node *s);
+static void lower_block(Node *b);
+
+/* A var to hold e's value: `want` when the caller named one. */
+static int dest(Node *e, int want) {
+  if (want >= 0)
+    return want;
+  return new_var(e->type, NULL, e->loc);
+}
+
+/* Result of an expression that names an existing var: copy when the caller
+ * wants it somewhere else. */
+static int place(int v, int want, Type *t, Loc loc) {
+  if (want < 0 || want == v || v < 0)
+    return v;
+  IrInst *i = emit(I_COPY, want, t, loc);
+  i->a = v;
+  return want;
+}
+
+static int lower_args(Node *list, int n, int *out) {
+  int k = 0;
+  for (Node *a = list; a && k < n; a = a->next)
+    out[k++] = lower_expr(a, -1);
+  return k;
+}
+
+static int lower_logical(Node *e, int want) {
+  /* r = lhs; if (r == (op == ||)) skip rhs; else r = rhs */
+  int r = dest(e, want);
+  int a = lower_expr(e->lhs, r);
+  (void)a;
+  int rhs = new_block(), join = new_block();
+  if (e->op == OP_AND)
+    branch(r, rhs, join, e->loc);
+  else
+    branch(r, join, rhs, e->loc);
+  cur = rhs;
+  lower_expr(e->rhs, r);
+  jump(join, e->loc);
+  cur = join;
+  return r;
+}
+
+static int lower_yield(Node *e, int want) {
+  Node *eff = e->lhs;
+  if (eff->kind != N_CALL)
+    diag_ice("lowering: unsupported effect kind %d", eff->kind);
+  if (eff->builtin == BI_SLEEP) {
+    int d = lower_expr(eff->args, -1);
+    IrInst *t = suspend(T_SLEEP, e->loc);
+    t->a = d;
+    fn->has_sleep = true;
+    return -1;
+  }
+  Decl *callee = eff->decl;
+  int *args = args_array(eff->nargs);
+  int n = lower_args(eff->args, eff->nargs, args);
+  int r = dest(e, want);
+  IrInst *t = suspend(T_CALL, e->loc);
+  t->decl = callee;
+  t->args = args;
+  t->nargs = n;
+  t->dst = r;
+  t->type = e->type;
+  fn->has_call = true;
+  return r;
+}
+
+static int lower_expr(Node *e, int want) {
+  switch (e->kind) {
+  case N_INT:
+  case N_BOOL:
+  case N_DURATION: {
+    int r = dest(e, want);
+    IrInst *i = emit(I_CONST, r, e->type, e->loc);
+    i->ival = e->ival;
+    return r;
+  }
+  case N_FLOAT: {
+    int r = dest(e, want);
+    emit(I_CONST, r, e->type, e->loc)->fval = e->fval;
+    return r;
+  }
+  case N_STR: {
+    int r = dest(e, want);
+    IrInst *i = emit(I_CONST, r, e->type, e->loc);
+    i->sval = e->sval;
+    i->slen = e->slen;
+    return r;
+  }
+  case N_IDENT:
+    if (!e->sym)
+      diag_ice("lowering: unresolved identifier '%s'", e->name);
+    return place(symvar[e->sym->index], want, e->type, e->loc);
+  case N_BINARY: {
+    if (e->op == OP_AND || e->op == OP_OR)
+      return lower_logical(e, want);
+    int a = lower_expr(e->lhs, -1);
+    int b = lower_expr(e->rhs, -1);
+    int r = dest(e, want);
+    IrInst *i = emit(I_BIN, r, e->lhs->type, e->loc);
+    i->sub = e->op;
+    i->a = a;
+    i->b = b;
+    i->btype = e->rhs->type; /* duration * int, int * duration */
+    return r;
+  }
+  case N_UNARY: {
+    int a = lower_expr(e->lhs, -1);
+    int r = dest(e, want);
+    IrInst *i = emit(I_UN, r, e->lhs->type, e->loc);
+    i->sub = e->op;
+    i->a = a;
+    return r;
+  }
+  case N_CALL: {
+    int *args = args_array(e->nargs);
+    int n = lower_args(e->args, e->nargs, args);
+    int r = dest(e, want);
+    IrInst *i;
+    if (e->builtin) {
+      i = emit(I_BUILTIN, r, e->args ? e->args->type : NULL, e->loc);
+      i->sub = e->builtin;
+    } else if (e->decl && e->decl->kind == D_EXTERN) {
+      i = emit(I_EXTERN, r, e->type, e->loc);
+      i->decl = e->decl;
+    } else {
+      diag_ice("lowering: call of '%s' outside yield", e->lhs ? e->lhs->name : "?");
+    }
+    i->args = args;
+    i->nargs = n;
+    return r;
+  }
+  case N_FIELD:
+  case N_TUPLE_IDX: {
+    int a = lower_expr(e->lhs, -1);
+    int r = dest(e, want);
+    IrInst *i = emit(I_FIELD, r, e->type, e->loc);
+    i->a = a;
+    i->sub = (int)e->ival;
+    return r;
+  }
+  case N_INDEX: {
+    int a = lower_expr(e->lhs, -1);
+    int b = lower_expr(e->rhs, -1);
+    int r = dest(e, want);
+    IrInst *i = emit(I_INDEX, r, e->type, e->loc);
+    i->a = a;
+    i->b = b;
+    return r;
+  }
+  case N_LIST:
+  case N_TUPLE: {
+    int *args = args_array(e->nargs);
+    int n = lower_args(e->args, e->nargs, args);
+    int r = dest(e, want);
+    IrInst *i = emit(e->kind == N_LIST ? I_LIST : I_OBJ, r, e->type, e->loc);
+    i->args = args;
+    i->nargs = n;
+    return r;
+  }
+  case N_RECORD: {
+    /* Evaluate the field initialisers in source order, store by field index. */
+    Decl *rec = e->type->rec;
+    int *args = args_array(rec->nfields);
+    for (int k = 0; k < rec->nfields; k++)
+      args[k] = -1;
+    for (Node *fi = e->args; fi; fi = fi->next) {
+      int v = lower_expr(fi->lhs, -1);
+      for (int k = 0; k < rec->nfields; k++)
+        if (strcmp(rec->fields[k].name, fi->name) == 0)
+          args[k] = v;
+    }
+    int r = dest(e, want);
+    IrInst *i = emit(I_OBJ, r, e->type, e->loc);
+    i->args = args;
+    i->nargs = rec->nfields;
+    return r;
+  }
+  case N_YIELD:
+    return lower_yield(e, want);
+  default:
+    diag_ice("lowering: unexpected expression kind %d", e->kind);
+  }
+}
+
+/* ---------------------------------------------------------------- statements */
+
+static int sym_var(Sym *s) { return symvar[s->index]; }
+
+static void lower_for(Node *s) {
+  int x = sym_var(s->sym);
+  int idx, end, list = -1;
+  Loc loc = s->loc;
+  if (s->rhs->kind == N_RANGE) {
+    idx = new_var(ty_int, NULL, loc);
+    lower_expr(s->rhs->lhs, idx);
+    end = new_var(ty_int, NULL, loc);
+    lower_expr(s->rhs->rhs, end); /* evaluated once: a copy, not an alias */
+  } else {
+    /* Hold our own reference to the list for the whole loop. */
+    list = new_var(s->rhs->type, NULL, loc);
+    lower_expr(s->rhs, list);
+    idx = new_var(ty_int, NULL, loc);
+    emit(I_CONST, idx, ty_int, loc)->ival = 0;
+    end = new_var(ty_int, NULL, loc);
+    IrInst *l = emit(I_BUILTIN, end, s->rhs->type, loc);
+    l->sub = BI_LEN;
+    l->args = args_array(1);
+    l->args[0] = list;
+    l->nargs = 1;
+  }
+  int head = new_block(), body = new_block(), step = new_block(), exit = new_block();
+  jump(head, loc);
+  cur = head;
+  int c = new_var(ty_bool, NULL, loc);
+  IrInst *cmp = emit(I_BIN, c, ty_int, loc);
+  cmp->sub = OP_LT;
+  cmp->a = idx;
+  cmp->b = end;
+  branch(c, body, exit, loc);
+  cur = body;
+  if (list >= 0) {
+    IrInst *g = emit(I_INDEX, x, s->sym->type, loc);
+    g->a = list;
+    g->b = idx;
+  } else {
+    emit(I_COPY, x, ty_int, loc)->a = idx;
+  }
+  Loop lp = {exit, step, loops};
+  loops = &lp;
+  lower_block(s->body);
+  loops = lp.up;
+  jump(step, loc);
+  cur = step;
+  int one = new_var(ty_int, NULL, loc);
+  emit(I_CONST, one, ty_int, loc)->ival = 1;
+  IrInst *inc = emit(I_BIN, idx, ty_int, loc);
+  inc->sub = OP_ADD;
+  inc->a = idx;
+  inc->b = one;
+  jump(head, loc);
+  cur = exit;
+}
+
+static void lower_stmt(Node *s) {
+  switch (s->kind) {
+  case N_LET:
+    if (s->pats) {
+      int v = lower_expr(s->rhs, -1);
+      int k = 0;
+      for (Node *p = s->pats; p; p = p->next, k++) {
+        if (!p->sym)
+          continue;
+        IrInst *i = emit(I_FIELD, sym_var(p->sym), p->sym->type, p->loc);
+        i->a = v;
+        i->sub = k;
+      }
+    } else {
+      lower_expr(s->rhs, s->sym ? sym_var(s->sym) : -1);
+    }
+    break;
+  case N_ASSIGN:
+    lower_expr(s->rhs, sym_var(s->lhs->sym));
+    break;
+  case N_EXPR_STMT:
+    lower_expr(s->lhs, -1);
+    break;
+  case N_BLOCK:
+    lower_block(s);
+    break;
+  case N_IF: {
+    int c = lower_expr(s->cond, -1);
+    int then = new_block(), join = new_block();
+    int els = s->els ? new_block() : join;
+    branch(c, then, els, s->loc);
+    cur = then;
+    lower_block(s->then);
+    jump(join, s->loc);
+    if (s->els) {
+      cur = els;
+      if (s->els->kind == N_IF)
+        lower_stmt(s->els);
+      else
+        lower_block(s->els);
+      jump(join, s->loc);
+    }
+    cur = join;
+    break;
+  }
+  case N_WHILE: {
+    int head = new_block(), body = new_block(), exit = new_block();
+    jump(head, s->loc);
+    cur = head;
+    int c = lower_expr(s->cond, -1);
+    branch(c, body, exit, s->loc);
+    cur = body;
+    Loop lp = {exit, head, loops};
+    loops = &lp;
+    lower_block(s->body);
+    loops = lp.up;
+    jump(head, s->loc);
+    cur = exit;
+    break;
+  }
+  case N_FOR:
+    lower_for(s);
+    break;
+  case N_RETURN: {
+    int v = s->lhs ? lower_expr(s->lhs, -1) : -1;
+    terminate(T_RETURN, s->loc)->a = v;
+    dead_block();
+    break;
+  }
+  case N_BREAK:
+  case N_CONTINUE:
+    if (!loops)
+      diag_ice("lowering: %s outside a loop", s->kind == N_BREAK ? "break" : "continue");
+    jump(s->kind == N_BREAK ? loops->brk : loops->cont, s->loc);
+    dead_block();
+    break;
+  default:
+    diag_ice("lowering: unexpected statement kind %d", s->kind);
+  }
+}
+
+/* Empty statements may sit in a block as NULL-free lists only. */
+static void lower_block(Node *b) {
+  for (Node *s = b->body; s; s = s->next)
+    lower_stmt(s);
+}
+
+IrFunc *low_workflow(Decl *wf) {
+  fn = ar_alloc(sizeof *fn);
+  fn->decl = wf;
+  fn->name = wf->name;
+  fn->result_field = fn->await_field = -1;
+  loops = NULL;
+  handler = IR_UNWIND;
+  symvar = ar_alloc(sizeof(int) * (wf->locals.len + 1));
+  for (int i = 0; i < wf->locals.len; i++) {
+    Sym *s = wf->locals.data[i];
+    symvar[i] = new_var(s->type, s->name, s->loc);
+    if (s->is_param && symvar[i] >= 0) {
+      IrVar *v = ir_var(fn, symvar[i]);
+      v->is_param = true;
+    }
+  }
+  /* parameter order */
+  for (int p = 0; p < wf->nparams; p++) {
+    Sym *s = wf->params[p].sym;
+    if (s && symvar[s->index] >= 0)
+      ir_var(fn, symvar[s->index])->param_index = p;
+  }
+  cur = new_block();
+  lower_block(wf->body);
+  /* Falling off the end: a unit workflow returns; a typed one was rejected
+   * by types.c unless the end is unreachable. */
+  for (int i = 0; i < fn->blocks.len; i++) {
+    IrBlock *b = blk(i);
+    if (b->term.op == T_NONE) {
+      int save = cur;
+      cur = i;
+      terminate(T_RETURN, wf->loc)->a = -1;
+      cur = save;
+    }
+  }
+  return fn;
+}
+
+/* ---------------------------------------------------------------- support check */
+
+static bool supported_ok;
+
+static void unsupported(Loc loc, const char *what) {
+  diag_error(loc, "%s is not supported yet", what);
+  supported_ok = false;
+}
+
+static void check_node(Node *n) {
+  for (; n; n = n->next) {
+    switch (n->kind) {
+    case N_TRY: unsupported(n->loc, "'try'"); break;
+    case N_FAIL: unsupported(n->loc, "'fail'"); break;
+    case N_ALL: unsupported(n->loc, n->ival ? "'all settle'" : "'all'"); break;
+    case N_ALL_FOR: unsupported(n->loc, "'all for'"); break;
+    case N_RACE: unsupported(n->loc, "'race'"); break;
+    case N_YIELD:
+      if (n->rhs)
+        unsupported(n->rhs->loc, "'timeout'");
+      if (n->comp)
+        unsupported(n->comp->loc, "'compensate'");
+      if (n->lhs && n->lhs->kind == N_CALL && n->lhs->decl &&
+          n->lhs->decl->kind == D_ACTIVITY)
+        unsupported(n->lhs->loc, "calling an activity");
+      break;
+    case N_FIELD:
+      if (n->lhs && n->lhs->type && n->lhs->type->kind == TY_ERROR)
+        unsupported(n->loc, "reading a failure's fields");
+      break;
+    default: break;
+    }
+    /* children */
+    Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->body, n->args, n->comp};
+    for (size_t k = 0; k < sizeof kids / sizeof *kids; k++)
+      if (kids[k])
+        check_node(kids[k]);
+  }
+}
+
+bool low_check_supported(Program *p) {
+  supported_ok = true;
+  for (int i = 0; i < p->decls.len; i++) {
+    Decl *d = p->decls.data[i];
+    if (d->kind == D_WORKFLOW && d->body)
+      check_node(d->body);
+  }
+  return supported_ok;
+}
+
+/* ---------------------------------------------------------------- dump */
+
+void ir_dump(IrFunc *f, FILE *out) {
+  static const char *ops[] = {"const", "copy", "bin", "un", "builtin", "extern", "list", "obj", "field", "index"};
+  static const char *terms[] = {"<open>", "jump", "branch", "return", "call", "sleep"};
+  fprintf(out, "workflow %s: %d vars, %d blocks, %d states\n", f->name, f->vars.len,
+          f->blocks.len, f->nstates);
+  for (int i = 0; i < f->blocks.len; i++) {
+    IrBlock *b = ir_block(f, i);
+    fprintf(out, "  b%d:\n", i);
+    for (int k = 0; k < b->insts.len; k++) {
+      IrInst *in = b->insts.data[k];
+      fprintf(out, "    v%d = %s", in->dst, ops[in->op]);
+      if (in->a >= 0) fprintf(out, " v%d", in->a);
+      if (in->b >= 0) fprintf(out, " v%d", in->b);
+      for (int j = 0; j < in->nargs; j++) fprintf(out, " v%d", in->args[j]);
+      fprintf(out, " [%d]\n", in->sub);
+    }
+    fprintf(out, "    %s", terms[b->term.op]);
+    if (b->term.a >= 0) fprintf(out, " v%d", b->term.a);
+    if (b->term.op == T_CALL || b->term.op == T_SLEEP) fprintf(out, " state %d ->v%d", b->state, b->term.dst);
+    for (int s = 0; s < b->nsucc; s++) fprintf(out, " b%d", b->succ[s]);
+    fprintf(out, "\n");
+  }
+}

@@ -1,0 +1,115 @@
+/* ir.h -- the state-machine IR between lowering and codegen.
+ *
+ * One IrFunc per workflow. Code is a CFG of IrBlocks over IrVars (mutable
+ * locations, not SSA). Expressions are in A-normal form: every operand is a
+ * var, and a `yield` is a block *terminator* (T_CALL, T_SLEEP) whose
+ * continuation is a fresh block, so evaluation order across a suspension is
+ * explicit and the temporaries computed before it are ordinary vars that
+ * liveness (frame.c) moves into the frame.
+ *
+ * Ownership (see codegen.c): a var of a reference type (ty_is_ref) owns one
+ * reference or is null. An instruction reads its operands borrowed and
+ * releases the old value of its destination after computing the new one.
+ *
+ * Failures: an instruction or terminator that can fail has a `handler`:
+ * the block that runs when it does (with the failure stored in the frame
+ * header), or IR_UNWIND for "leave the workflow failed". Handlers are
+ * static: every place a failure can appear -- a runtime check, a child's
+ * failure seen at the resume point -- knows its innermost handler at
+ * compile time.
+ */
+#ifndef WEFT_IR_H
+#define WEFT_IR_H
+
+#include "weftc.h"
+
+#define IR_UNWIND (-1)
+
+typedef struct IrVar {
+  int id;
+  Type *type;             /* never unit */
+  const char *name;       /* source name, or NULL for a temporary */
+  Loc loc;
+  bool is_param;
+  int param_index;
+  /* frame.c */
+  bool in_frame;          /* live across some suspension (or a parameter) */
+  int field;              /* index in the LLVM frame struct when in_frame */
+} IrVar;
+
+typedef enum {
+  I_CONST,     /* dst = literal (type, ival / fval / sval,slen) */
+  I_COPY,      /* dst = a */
+  I_BIN,       /* dst = a <sub> b ; type = operand type */
+  I_UN,        /* dst = <sub> a   ; type = operand type */
+  I_BUILTIN,   /* [dst =] builtin sub (args) ; type = argument type for str/len/int/float */
+  I_EXTERN,    /* [dst =] extern fn decl (args) */
+  I_LIST,      /* dst = [args] */
+  I_OBJ,       /* dst = record/tuple (args) ; type = dst type */
+  I_FIELD,     /* dst = a.field[sub] (record/tuple) */
+  I_INDEX,     /* dst = a[b] */
+} IrOp;
+
+typedef enum {
+  T_NONE,      /* block still open (lowering only) */
+  T_JUMP,      /* goto succ[0] */
+  T_BRANCH,    /* if a goto succ[0] else succ[1] */
+  T_RETURN,    /* finish with value a (-1: none) */
+  T_CALL,      /* suspend: run child workflow decl(args); resume at state, dst = result, goto succ[0] */
+  T_SLEEP,     /* suspend: timer of a microseconds; resume at state, goto succ[0] */
+} IrTerm;
+
+typedef struct IrInst {
+  int op;               /* IrOp or IrTerm */
+  int dst;              /* var or -1 */
+  int a, b;             /* vars or -1 */
+  int *args;
+  int nargs;
+  int sub;              /* OP_*, BI_*, field index */
+  int64_t ival;
+  double fval;
+  const char *sval;
+  size_t slen;
+  Type *type;
+  Type *btype;          /* I_BIN: type of b when it differs (duration * int) */
+  Decl *decl;
+  Loc loc;
+  int handler;          /* block, or IR_UNWIND */
+} IrInst;
+
+typedef struct IrBlock {
+  int id;
+  Vec insts;            /* IrInst* */
+  IrInst term;          /* terminator (op is an IrTerm) */
+  int succ[2];
+  int nsucc;
+  int state;            /* T_CALL / T_SLEEP: resume state (1..nstates) */
+  /* frame.c */
+  uint64_t *live_in, *live_out;
+} IrBlock;
+
+typedef struct IrFunc {
+  Decl *decl;
+  const char *name;
+  Vec vars;             /* IrVar*, id = index */
+  Vec blocks;           /* IrBlock*, id = index; block 0 is the entry */
+  int nstates;          /* suspension points; states are 1..nstates in source order */
+  Vec suspends;         /* IrBlock* ending in T_CALL/T_SLEEP, index = state - 1 */
+  bool has_call, has_sleep;
+  /* frame.c: layout of the LLVM frame struct after the 48-byte header */
+  int result_field;     /* -1 when the workflow returns unit */
+  int await_field;      /* child pointer / timer storage, -1 if no suspension */
+  int nfields;          /* total struct fields including the header (field 0) */
+} IrFunc;
+
+/* lower.c */
+IrFunc *low_workflow(Decl *wf);
+IrVar *ir_var(IrFunc *fn, int id);
+IrBlock *ir_block(IrFunc *fn, int id);
+void ir_dump(IrFunc *fn, FILE *out);
+
+/* frame.c */
+void frm_layout(IrFunc *fn);
+int frm_words(IrFunc *fn);   /* bitset words for fn's vars */
+
+#endif
