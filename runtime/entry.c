@@ -1,0 +1,75 @@
+/* entry.c -- weft_main: runs `workflow main` as the root of a runtime and
+ * turns its outcome into an exit status. */
+#include "weft_private.h"
+
+#include <inttypes.h>
+
+int weft_main(int argc, char **argv, const weft_fninfo *main_fn, uint32_t flags) {
+  weft_rt_options o;
+  weft_rt_options_from_env(&o);
+  return weft_main_opts(argc, argv, main_fn, flags, &o);
+}
+
+int weft_main_opts(int argc, char **argv, const weft_fninfo *main_fn, uint32_t flags,
+                   const weft_rt_options *opts) {
+  bool ret_int = flags & WEFT_MAIN_RETURNS_INT, args = flags & WEFT_MAIN_TAKES_ARGS;
+  uint32_t need = (uint32_t)sizeof(weft_frame) + (ret_int ? 8u : 0u) + (args ? 8u : 0u);
+  if (!main_fn || !main_fn->resume || main_fn->frame_size < need)
+    weft__internal_error("bad main workflow descriptor");
+
+  /* Leaks are counted against the values alive before we started (an
+   * embedding host may own some). */
+  int64_t objects_base = weft__objects_live;
+  weft_rt *rt = weft_rt_new(opts);
+  weft_frame *root = weft_frame_alloc(rt, main_fn->frame_size);
+  root->fn = main_fn;
+  if (args) {
+    /* Owned by the frame: the generated code releases it when main ends. */
+    weft_list **slot = (weft_list **)((char *)root + (ret_int ? 56 : 48));
+    *slot = weft_args_list(argc, argv);
+  }
+
+  int status = weft_run(rt, root);
+  if (status == 0) {
+    switch (root->status) {
+    case WEFT_DONE:
+      status = ret_int ? (int)((uint64_t) * (int64_t *)((char *)root + 48) & 0xffu) : 0;
+      break;
+    case WEFT_FAILED: {
+      weft_failure *e = weft_failure_take(root);
+      fflush(stdout);
+      weft_failure_report(e, stderr);
+      weft_failure_free(e);
+      status = WEFT_EXIT_FAILURE;
+      break;
+    }
+    case WEFT_CANCELLED:
+      weft_failure_free(weft_failure_take(root));
+      status = WEFT_EXIT_CANCELLED;
+      break;
+    default:
+      weft__internal_error("main finished with unknown status %" PRIu32, root->status);
+    }
+  }
+  /* On a deadlock the root never finished, so its slots were not released:
+   * the leak check would only restate the deadlock. */
+  bool finished = root->status != WEFT_RUNNING;
+  weft_frame_free(rt, root);
+  fflush(stdout);
+
+  weft_stats st;
+  weft_rt_stats(rt, &st);
+  int64_t objects = st.objects_live - objects_base;
+  if (rt->opts.stats)
+    fprintf(stderr,
+            "weft: stats: frames_alloc=%" PRIu64 " frames_live=%" PRIu64
+            " objects_live=%" PRId64 " timers_fired=%" PRIu64 "\n",
+            st.frames_alloc, st.frames_live, objects, st.timers_fired);
+  if (rt->opts.check_leaks && finished && (st.frames_live || objects)) {
+    fprintf(stderr, "weft: internal error: leak at exit: %" PRIu64 " frames, %" PRId64 " objects\n",
+            st.frames_live, objects);
+    status = WEFT_EXIT_INTERNAL;
+  }
+  weft_rt_free(rt);
+  return status;
+}

@@ -1,0 +1,244 @@
+/* sched.c -- the runtime: lifecycle, clock, run queue and run loop.
+ *
+ * Frames never call each other's resume: a resume function returns the next
+ * frame to run (a child it starts, or its parent when it finishes) and this
+ * loop runs it, so the C stack stays constant however deep the workflow call
+ * tree or however long a loop of child calls.
+ *
+ * A scheduler *turn* ends when nothing is runnable or after WEFT__TURN_BUDGET
+ * resumes. Between turns the clock is read (once), libuv is polled and due
+ * timers are moved to the FIFO tail in (expiry, seq) order. Given the same
+ * inputs and clock, everything here is deterministic.
+ */
+#include "weft_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void weft_rt_options_from_env(weft_rt_options *o) {
+  memset(o, 0, sizeof *o);
+  o->virtual_time = weft__env_flag("WEFT_VIRTUAL_TIME");
+  o->check_leaks = weft__env_flag("WEFT_CHECK_LEAKS");
+  o->stats = weft__env_flag("WEFT_STATS");
+}
+
+/* Real mode: wall clock at start + monotonic elapsed, never going backwards.
+ * Virtual mode: only the scheduler moves the clock (to the next timer). */
+static void clock_read(weft_rt *rt) {
+  if (rt->opts.virtual_time) return;
+  uint64_t now = rt->wall_base_us + (uv_hrtime() - rt->mono_base_ns) / 1000;
+  if (now > rt->now_us) rt->now_us = now;
+}
+
+weft_rt *weft_rt_new(const weft_rt_options *o) {
+  weft_rt *rt = weft__xcalloc(1, sizeof *rt);
+  if (o) rt->opts = *o;
+  int err = uv_loop_init(&rt->loop);
+  if (err) weft__internal_error("uv_loop_init: %s", uv_strerror(err));
+  uv_timer_init(&rt->loop, &rt->uvtimer);
+  rt->uvtimer.data = rt;
+  if (!rt->opts.virtual_time) {
+    uv_timeval64_t tv;
+    uv_gettimeofday(&tv);
+    rt->wall_base_us = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+    rt->mono_base_ns = uv_hrtime();
+    rt->now_us = rt->wall_base_us;
+  }
+  weft__pool_init(&rt->pool);
+  weft__wheel_init(&rt->wheel, rt->now_us);
+  return rt;
+}
+
+static void close_walk_cb(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+void weft_rt_free(weft_rt *rt) {
+  if (!rt) return;
+  /* Close our timer and anything an activity left open, then let libuv run
+   * the close callbacks so uv_loop_close succeeds. */
+  uv_walk(&rt->loop, close_walk_cb, NULL);
+  uv_run(&rt->loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&rt->loop)) weft__internal_error("libuv loop still busy at exit");
+  weft__pool_destroy(&rt->pool);
+  free(rt);
+}
+
+uint64_t weft_now_us(weft_rt *rt) { return rt->now_us; }
+bool weft_rt_virtual_time(const weft_rt *rt) { return rt->opts.virtual_time; }
+struct uv_loop_s *weft_rt_loop(weft_rt *rt) { return &rt->loop; }
+
+void weft_rt_stats(const weft_rt *rt, weft_stats *out) {
+  out->frames_alloc = rt->pool.frames_alloc;
+  out->frames_live = rt->pool.frames_live;
+  out->objects_live = weft__objects_live;
+  out->timers_fired = rt->timers_fired;
+  out->timers_armed = rt->wheel.count;
+  out->resumes = rt->resumes;
+}
+
+/* ---- run queue -------------------------------------------------------------------
+ *
+ * A "next" slot plus a FIFO, both intrusive through qnext (tokio's LIFO-slot
+ * design). weft_ready puts a frame in the slot, so the most recently woken
+ * frame runs next (depth-first, cache-warm); a displaced occupant goes to the
+ * FIFO tail. pop() takes the slot first, unless it has been taken
+ * WEFT__NEXT_STREAK_MAX times in a row while the FIFO waits: then the FIFO head
+ * goes first. Every frame in the FIFO is therefore reached after a bounded
+ * number of pops, and a frame leaves the slot within one pop of being
+ * displaced, so nothing starves. WEFT_FLAG_QUEUED catches double scheduling.
+ */
+
+static inline void mark_queued(weft_frame *f) {
+  if (WEFT__UNLIKELY(f->flags & WEFT_FLAG_QUEUED))
+    weft__internal_error("workflow %s made ready twice", f->fn && f->fn->name ? f->fn->name : "?");
+  f->flags |= WEFT_FLAG_QUEUED;
+}
+
+static inline void fifo_push(weft_rt *rt, weft_frame *f) {
+  f->qnext = NULL;
+  if (rt->fifo_tail) rt->fifo_tail->qnext = f;
+  else rt->fifo_head = f;
+  rt->fifo_tail = f;
+}
+
+void weft_ready(weft_rt *rt, weft_frame *f) {
+  mark_queued(f);
+  weft_frame *old = rt->next;
+  rt->next = f;
+  if (old) fifo_push(rt, old);
+}
+
+void weft_ready_fifo(weft_rt *rt, weft_frame *f) {
+  mark_queued(f);
+  fifo_push(rt, f);
+}
+
+static inline weft_frame *runq_pop(weft_rt *rt) {
+  weft_frame *f = rt->next;
+  if (f && (rt->next_streak < WEFT__NEXT_STREAK_MAX || !rt->fifo_head)) {
+    rt->next = NULL;
+    rt->next_streak++;
+  } else if ((f = rt->fifo_head)) {
+    rt->fifo_head = f->qnext;
+    if (!rt->fifo_head) rt->fifo_tail = NULL;
+    f->qnext = NULL;
+    rt->next_streak = 0;
+  } else {
+    return NULL;
+  }
+  f->flags &= ~WEFT_FLAG_QUEUED;
+  return f;
+}
+
+weft_frame *weft__runq_pop(weft_rt *rt) { return runq_pop(rt); }
+
+/* ---- completion -------------------------------------------------------------------- */
+
+weft_frame *weft_done(weft_rt *rt, weft_frame *f) {
+  (void)rt;
+  f->status = WEFT_DONE;
+  return f->parent;
+}
+
+weft_frame *weft_failed(weft_rt *rt, weft_frame *f) {
+  if (WEFT__UNLIKELY(!f->failure)) /* keep the invariant: FAILED owns a failure */
+    weft_raise_cstr(rt, f, &weft_kind_Error, "workflow failed without a failure", NULL);
+  f->status = WEFT_FAILED;
+  return f->parent;
+}
+
+/* ---- turns -------------------------------------------------------------------------- */
+
+static void fire_due(weft_rt *rt) {
+  weft_timer *t = weft__wheel_advance(&rt->wheel, rt->now_us);
+  while (t) {
+    weft_timer *n = t->next;
+    t->next = NULL;
+    rt->timers_fired++;
+    if (t->owner) weft_ready_fifo(rt, t->owner);
+    t = n;
+  }
+}
+
+/* libuv only wakes us up; the wheel is examined after uv_run returns. */
+static void uvtimer_cb(uv_timer_t *h) { (void)h; }
+
+/* Ends a turn and starts the next: polls I/O, reads the clock, fires timers
+ * and, while nothing is runnable, waits (real time) or jumps the clock to the
+ * next timer (virtual time). Returns the next frame, or NULL on deadlock. */
+static weft_frame *next_turn(weft_rt *rt) {
+  if (uv_loop_alive(&rt->loop)) uv_run(&rt->loop, UV_RUN_NOWAIT);
+  clock_read(rt);
+  fire_due(rt);
+  weft_frame *f;
+  while (!(f = runq_pop(rt))) {
+    if (rt->opts.virtual_time) {
+      if (rt->wheel.count) {
+        /* Nobody can observe the clock between here and the next fired
+         * timer, so stepping through lower bounds is invisible. */
+        uint64_t b = weft__wheel_next_bound(&rt->wheel);
+        if (b > rt->now_us) rt->now_us = b;
+      } else if (uv_loop_alive(&rt->loop)) {
+        uv_run(&rt->loop, UV_RUN_ONCE);
+      } else {
+        return NULL;
+      }
+    } else {
+      if (rt->wheel.count) {
+        uint64_t b = weft__wheel_next_bound(&rt->wheel);
+        uint64_t ms = b > rt->now_us ? (b - rt->now_us + 999) / 1000 : 0;
+        uv_update_time(&rt->loop);
+        uv_timer_start(&rt->uvtimer, uvtimer_cb, ms, 0);
+      } else {
+        uv_timer_stop(&rt->uvtimer);
+      }
+      if (!uv_loop_alive(&rt->loop)) return NULL;
+      uv_run(&rt->loop, UV_RUN_ONCE);
+      clock_read(rt);
+    }
+    fire_due(rt);
+  }
+  return f;
+}
+
+int weft_run(weft_rt *rt, weft_frame *root) {
+  rt->root = root;
+  clock_read(rt);
+  fire_due(rt);
+  int rc = 0;
+  weft_frame *cur = root;
+  for (;;) {
+    uint32_t left = WEFT__TURN_BUDGET;
+    while (cur) {
+      if (WEFT__UNLIKELY(cur->status != WEFT_RUNNING))
+        weft__internal_error("resuming finished workflow %s",
+                             cur->fn && cur->fn->name ? cur->fn->name : "?");
+      cur = cur->fn->resume(rt, cur);
+      left--;
+      if (!cur) {
+        if (root->status != WEFT_RUNNING) break;
+        cur = runq_pop(rt);
+      }
+      if (WEFT__UNLIKELY(left == 0)) {
+        /* Preempt at this suspension point: cur waits behind what is queued
+         * (and behind the timers this turn boundary fires). */
+        if (cur) weft_ready_fifo(rt, cur);
+        cur = NULL;
+      }
+    }
+    rt->resumes += WEFT__TURN_BUDGET - left;
+    if (root->status != WEFT_RUNNING) break;
+    cur = next_turn(rt);
+    if (!cur) {
+      fflush(stdout);
+      fputs("weft: internal error: deadlock: no runnable workflow and nothing pending\n", stderr);
+      rc = WEFT_EXIT_INTERNAL;
+      break;
+    }
+  }
+  uv_timer_stop(&rt->uvtimer);
+  rt->root = NULL;
+  return rc;
+}

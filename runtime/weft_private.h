@@ -1,0 +1,143 @@
+/* weft_private.h -- internals shared by libweft's sources (and its unit tests).
+ * Not installed; nothing here is ABI. */
+#ifndef WEFT_PRIVATE_H
+#define WEFT_PRIVATE_H
+
+#include "weft.h"
+
+#include <uv.h>
+
+#if defined(__GNUC__)
+#define WEFT__LIKELY(x) __builtin_expect(!!(x), 1)
+#define WEFT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define WEFT__NORETURN __attribute__((noreturn))
+#define WEFT__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define WEFT__LIKELY(x) (x)
+#define WEFT__UNLIKELY(x) (x)
+#define WEFT__NORETURN
+#define WEFT__PRINTF(a, b)
+#endif
+
+/* AddressSanitizer hooks: pooled frames are poisoned while on a free list so
+ * use-after-free of a frame is caught even though the memory is recycled. */
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT__ASAN 1
+#endif
+#endif
+#ifdef WEFT__ASAN
+#include <sanitizer/asan_interface.h>
+#define WEFT__POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define WEFT__UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define WEFT__POISON(p, n) ((void)(p), (void)(n))
+#define WEFT__UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+/* Prints "weft: internal error: <msg>" to stderr (after flushing stdout) and
+ * exits with WEFT_EXIT_INTERNAL. For states the runtime cannot recover from. */
+WEFT__NORETURN void weft__internal_error(const char *fmt, ...) WEFT__PRINTF(1, 2);
+void *weft__xmalloc(size_t n);
+void *weft__xcalloc(size_t n, size_t m);
+void *weft__xrealloc(void *p, size_t n);
+bool weft__env_flag(const char *name); /* set, non-empty and not "0" */
+
+/* ---- frame.c: size-class frame pool --------------------------------------- */
+
+#define WEFT__FRAME_GRAIN 16u
+#define WEFT__FRAME_NCLASSES (WEFT_FRAME_POOL_MAX / WEFT__FRAME_GRAIN)
+
+typedef struct weft__chunk weft__chunk;
+typedef struct weft__bigframe weft__bigframe;
+
+typedef struct weft__frame_pool {
+  void *free[WEFT__FRAME_NCLASSES]; /* class i holds (i+1)*16-byte blocks; link in the first word */
+  char *bump, *bump_end;            /* uncarved rest of the newest chunk */
+  weft__chunk *chunks;              /* every chunk, freed by weft__pool_destroy */
+  size_t next_chunk;                /* size of the next chunk (grows geometrically) */
+  weft__bigframe *big;              /* live malloc'd frames (> WEFT_FRAME_POOL_MAX), doubly linked */
+  uint64_t frames_alloc, frames_live;
+} weft__frame_pool;
+
+void weft__pool_init(weft__frame_pool *p);
+void weft__pool_destroy(weft__frame_pool *p);
+
+/* ---- timer.c: hierarchical timing wheel ------------------------------------
+ *
+ * 1 ms ticks; WEFT__WHEEL_LEVELS levels of 64 slots (level l holds timers
+ * between 64^l and 64^(l+1) ticks ahead, in slot (tick >> 6l) & 63) and an
+ * overflow list beyond 64^6 ticks (~2.2 years), re-examined whenever the top
+ * level wraps. Start and cancel are O(1); advancing skips empty stretches by
+ * jumping to the next cascade boundary, so virtual-time jumps over years are
+ * cheap. Timers due in one advance are returned sorted by (expiry, seq).
+ *
+ * Slot lists are circular with sentinel nodes; a timer is armed iff its prev
+ * is non-NULL. Slot occupancy bitmaps are exact: cancel recognises that a
+ * slot became empty because its neighbours are then both the sentinel.
+ */
+
+#define WEFT__WHEEL_BITS 6
+#define WEFT__WHEEL_SLOTS 64
+#define WEFT__WHEEL_LEVELS 6
+#define WEFT__TICK_US 1000u
+
+typedef struct weft__wheel {
+  uint64_t cur;  /* ticks < cur are fully fired; tick cur was entered (cascaded) */
+  uint64_t seq;  /* next start sequence number */
+  uint64_t count; /* armed timers */
+  uint64_t occupied[WEFT__WHEEL_LEVELS];
+  /* LEVELS*64 slot sentinels, then the overflow sentinel */
+  weft_timer slots[WEFT__WHEEL_LEVELS * WEFT__WHEEL_SLOTS + 1];
+} weft__wheel;
+
+void weft__wheel_init(weft__wheel *w, uint64_t now_us);
+void weft__wheel_start(weft__wheel *w, weft_timer *t, uint64_t expiry_us); /* assigns t->seq */
+void weft__wheel_cancel(weft__wheel *w, weft_timer *t);
+/* Moves the wheel to now_us (never backwards) and returns the timers now due
+ * (expiry_us <= now_us), disarmed, sorted by (expiry, seq), linked through next. */
+weft_timer *weft__wheel_advance(weft__wheel *w, uint64_t now_us);
+/* Exact earliest expiry, or UINT64_MAX if empty. O(levels*slot length). */
+uint64_t weft__wheel_next_expiry(const weft__wheel *w);
+/* Cheap lower bound of the earliest expiry (UINT64_MAX if empty), > the
+ * current time after an advance. Advancing to it fires a timer or moves a
+ * group of timers down a level, so repeating bound+advance always progresses. */
+uint64_t weft__wheel_next_bound(const weft__wheel *w);
+
+/* ---- sched.c: the runtime --------------------------------------------------- */
+
+struct weft_rt {
+  /* run queue: see weft_ready / weft_ready_fifo */
+  weft_frame *next;                /* LIFO-first slot */
+  weft_frame *fifo_head, *fifo_tail;
+  uint32_t next_streak;            /* consecutive pops from the next slot */
+
+  uint64_t now_us;                 /* runtime clock, read once per turn */
+  uint64_t wall_base_us;           /* real mode: wall clock at start */
+  uint64_t mono_base_ns;           /* real mode: uv_hrtime() at start */
+  weft_frame *root;                /* frame weft_run is driving */
+  uint64_t resumes, timers_fired;
+  weft_rt_options opts;
+
+  weft__frame_pool pool;
+  weft__wheel wheel;
+
+  uv_loop_t loop;
+  uv_timer_t uvtimer;              /* armed for the wheel's next expiry while idle (real mode) */
+};
+
+weft_frame *weft__runq_pop(weft_rt *rt); /* for tests: next frame the scheduler would run */
+
+/* Resumes between scheduler turns when frames stay runnable: bounds how long
+ * timers and I/O wait behind a busy chain of frames. */
+#define WEFT__TURN_BUDGET 1024u
+/* Consecutive pops from the next slot before the FIFO head gets a turn. */
+#define WEFT__NEXT_STREAK_MAX 16u
+
+/* ---- value.c ------------------------------------------------------------------ */
+
+extern int64_t weft__objects_live; /* live non-immortal values + failures */
+
+#endif /* WEFT_PRIVATE_H */
