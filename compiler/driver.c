@@ -836,11 +836,22 @@ static const char *drv_default_output(void) {
 static int drv_compile(void) {
   DrvOptions *o = &drv_opts;
 
+  /* Every input must be readable before any work starts. */
+  DrvList *inputs[] = {&o->c_sources, &o->link_inputs};
+  bool missing = false;
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < inputs[k]->n; i++)
+      if (access(inputs[k]->v[i], R_OK) != 0) {
+        diag_error_plain("cannot read '%s': %s", inputs[k]->v[i], strerror(errno));
+        missing = true;
+      }
+
   SrcFile *root = src_load(o->root, o->root);
   if (!root) {
     diag_error_plain("cannot read '%s': %s", o->root, strerror(errno ? errno : EIO));
     return WEFTC_EXIT_USER;
   }
+  if (missing) return WEFTC_EXIT_USER;
 
   if (o->cmd == DRV_CHECK && o->parse_only) {
     parse_file(root);
