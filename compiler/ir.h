@@ -48,6 +48,15 @@ typedef enum {
   I_OBJ,       /* dst = record/tuple (args) ; type = dst type */
   I_FIELD,     /* dst = a.field[sub] (record/tuple) */
   I_INDEX,     /* dst = a[b] */
+  /* failures (the in-flight failure lives in the frame header) */
+  I_FAIL_IS,   /* dst = in-flight failure is of kind decl (NULL: any kind but Cancelled) */
+  I_FAIL_TAKE, /* dst = in-flight failure, moved out of the header (dst -1: dropped) */
+  I_FAIL_PUT,  /* in-flight failure = a, moved out of var a */
+  I_FAIL_CAUSE,/* attach a (moved) as the cause of the in-flight failure */
+  I_ERR_FIELD, /* dst = a.kind (sub 0) / a.message (sub 1) of a caught failure */
+  I_SHIELD,    /* enter finally/compensation: cancellation is deferred */
+  I_UNSHIELD,  /* leave it; dst (bool) = a deferred cancellation was delivered now */
+  I_COMP_PUSH, /* push compensation decl(args) on this invocation's stack */
 } IrOp;
 
 typedef enum {
@@ -57,6 +66,9 @@ typedef enum {
   T_RETURN,    /* finish with value a (-1: none) */
   T_CALL,      /* suspend: run child workflow decl(args); resume at state, dst = result, goto succ[0] */
   T_SLEEP,     /* suspend: timer of a microseconds; resume at state, goto succ[0] */
+  T_FAIL,      /* raise: new failure of kind decl with message a (-1: none), or
+                  re-raise the caught failure in a (sub 1); goto handler */
+  T_UNWIND,    /* the in-flight failure continues to handler */
 } IrTerm;
 
 typedef struct IrInst {
@@ -104,6 +116,9 @@ typedef struct IrFunc {
 
 /* lower.c */
 IrFunc *low_workflow(Decl *wf);
+/* Compensation blocks become workflows of their own (their captured values
+ * are parameters); lowering adds them here as it meets them. */
+extern Vec low_synthetic; /* Decl* */
 IrVar *ir_var(IrFunc *fn, int id);
 IrBlock *ir_block(IrFunc *fn, int id);
 void ir_dump(IrFunc *fn, FILE *out);

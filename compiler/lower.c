@@ -13,16 +13,43 @@
 
 #include <string.h>
 
+/* A try with a finally, while its body and catches are lowered. Every way
+ * out of the region goes through the finally body with a completion record
+ * (ck, and cf for a failure in flight) that the end of the finally replays:
+ * regenerator's model, with the region's handler resolved statically. */
+typedef struct Fin {
+  int body;              /* first block of the finally body */
+  int ck, cf;            /* completion kind (int) and in-flight failure */
+  Vec exits;             /* FinExit*: break/continue/return routed through here */
+  struct Fin *up;
+} Fin;
+
+typedef struct FinExit {
+  int code, target;
+  struct Fin *limit;     /* route through the finallies from here up to limit */
+  int unshield;          /* finally bodies left on the way (see shield_depth) */
+} FinExit;
+
+enum { CK_NORMAL = 0, CK_FAIL = 1, CK_FIRST_EXIT = 2 };
+
 typedef struct Loop {
   int brk, cont;
+  Fin *fin;              /* innermost try-finally outside the loop */
+  int shield_depth;
   struct Loop *up;
 } Loop;
 
 static IrFunc *fn;       /* function being lowered */
 static int cur;          /* current open block */
 static Loop *loops;
+static Fin *fins;
+static int shield_depth; /* finally bodies we are inside */
 static int handler;      /* innermost failure handler for new instructions */
 static int *symvar;      /* Sym.index -> var id */
+static int retval;       /* return value routed through finally blocks */
+static int ret_block;    /* returns retval; -1 until needed */
+Vec low_synthetic;
+static int nsynthetic;
 
 IrVar *ir_var(IrFunc *f, int id) { return f->vars.data[id]; }
 IrBlock *ir_block(IrFunc *f, int id) { return f->blocks.data[id]; }
@@ -106,6 +133,8 @@ static IrInst *suspend(int op, Loc loc) {
 /* After return/break/continue: later statements go to an unreachable block. */
 static void dead_block(void) { cur = new_block(); }
 
+static int sym_var(Sym *s) { return symvar[s->index]; }
+
 static int *args_array(int n) { return n ? ar_alloc(sizeof(int) * n) : NULL; }
 
 /* ---------------------------------------------------------------- expressions */
@@ -155,6 +184,95 @@ static int lower_logical(Node *e, int want) {
   return r;
 }
 
+/* ---- compensations */
+
+/* Syms a compensation block declares and uses; captured = used - declared. */
+static void collect_syms(Node *n, Vec *used, Vec *declared) {
+  for (; n; n = n->next) {
+    if (n->kind == N_IDENT && n->sym) {
+      bool seen = false;
+      for (int i = 0; i < used->len; i++)
+        seen |= used->data[i] == n->sym;
+      if (!seen)
+        vec_push(used, n->sym);
+    }
+    if ((n->kind == N_LET || n->kind == N_FOR || n->kind == N_CATCH || n->kind == N_ALL_FOR) && n->sym)
+      vec_push(declared, n->sym);
+    if (n->kind == N_LET)
+      for (Node *p = n->pats; p; p = p->next)
+        if (p->sym)
+          vec_push(declared, p->sym);
+    Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->body, n->args, n->comp};
+    for (size_t k = 0; k < sizeof kids / sizeof *kids; k++)
+      if (kids[k])
+        collect_syms(kids[k], used, declared);
+  }
+}
+
+/* A compensation block becomes a workflow whose parameters are the values it
+ * captures, copied when the compensation is pushed. */
+static Decl *synthesize_compensation(Node *block, Vec *captures) {
+  Vec used = {0}, declared = {0};
+  collect_syms(block, &used, &declared);
+  Decl *d = ar_alloc(sizeof *d);
+  d->kind = D_WORKFLOW;
+  d->loc = block->loc;
+  d->name = ar_printf("%s.compensate%d", fn->name, ++nsynthetic);
+  d->name_loc = block->loc;
+  d->module = fn->decl->module;
+  d->ret = ty_unit;
+  d->body = block;
+  d->params = ar_alloc(sizeof(Param) * (used.len + 1));
+  for (int i = 0; i < used.len; i++) {
+    Sym *s = used.data[i];
+    bool inner = false;
+    for (int k = 0; k < declared.len; k++)
+      inner |= declared.data[k] == s;
+    if (inner) {
+      vec_push(&d->locals, s);
+      continue;
+    }
+    Param *p = &d->params[d->nparams++];
+    p->name = s->name;
+    p->loc = s->loc;
+    p->type = s->type;
+    p->sym = s;
+    vec_push(&d->locals, s);
+    vec_push(captures, s);
+  }
+  for (int k = 0; k < declared.len; k++) {
+    bool seen = false;
+    for (int i = 0; i < d->locals.len; i++)
+      seen |= d->locals.data[i] == declared.data[k];
+    if (!seen)
+      vec_push(&d->locals, declared.data[k]);
+  }
+  vec_push(&low_synthetic, d);
+  return d;
+}
+
+static void lower_comp_push(Node *c) {
+  IrInst *i;
+  if (c->kind == N_CALL) {
+    int *args = args_array(c->nargs);
+    int n = lower_args(c->args, c->nargs, args);
+    i = emit(I_COMP_PUSH, -1, NULL, c->loc);
+    i->decl = c->decl;
+    i->args = args;
+    i->nargs = n;
+    return;
+  }
+  Vec caps = {0};
+  Decl *d = synthesize_compensation(c, &caps);
+  int *args = args_array(caps.len);
+  for (int k = 0; k < caps.len; k++)
+    args[k] = sym_var(caps.data[k]);
+  i = emit(I_COMP_PUSH, -1, NULL, c->loc);
+  i->decl = d;
+  i->args = args;
+  i->nargs = caps.len;
+}
+
 static int lower_yield(Node *e, int want) {
   Node *eff = e->lhs;
   if (eff->kind != N_CALL)
@@ -164,6 +282,8 @@ static int lower_yield(Node *e, int want) {
     IrInst *t = suspend(T_SLEEP, e->loc);
     t->a = d;
     fn->has_sleep = true;
+    if (e->comp)
+      lower_comp_push(e->comp);
     return -1;
   }
   Decl *callee = eff->decl;
@@ -177,6 +297,8 @@ static int lower_yield(Node *e, int want) {
   t->dst = r;
   t->type = e->type;
   fn->has_call = true;
+  if (e->comp)
+    lower_comp_push(e->comp);
   return r;
 }
 
@@ -247,6 +369,14 @@ static int lower_expr(Node *e, int want) {
   }
   case N_FIELD:
   case N_TUPLE_IDX: {
+    if (e->kind == N_FIELD && e->lhs->type->kind == TY_ERROR) {
+      int a = lower_expr(e->lhs, -1);
+      int r = dest(e, want);
+      IrInst *i = emit(I_ERR_FIELD, r, ty_str, e->loc);
+      i->a = a;
+      i->sub = strcmp(e->name, "kind") == 0 ? 0 : 1;
+      return r;
+    }
     int a = lower_expr(e->lhs, -1);
     int r = dest(e, want);
     IrInst *i = emit(I_FIELD, r, e->type, e->loc);
@@ -300,8 +430,6 @@ static int lower_expr(Node *e, int want) {
 
 /* ---------------------------------------------------------------- statements */
 
-static int sym_var(Sym *s) { return symvar[s->index]; }
-
 static void lower_for(Node *s) {
   int x = sym_var(s->sym);
   int idx, end, list = -1;
@@ -341,7 +469,7 @@ static void lower_for(Node *s) {
   } else {
     emit(I_COPY, x, ty_int, loc)->a = idx;
   }
-  Loop lp = {exit, step, loops};
+  Loop lp = {exit, step, fins, shield_depth, loops};
   loops = &lp;
   lower_block(s->body);
   loops = lp.up;
@@ -355,6 +483,175 @@ static void lower_for(Node *s) {
   inc->b = one;
   jump(head, loc);
   cur = exit;
+}
+
+static void set_int(int var, int64_t v, Loc loc) { emit(I_CONST, var, ty_int, loc)->ival = v; }
+
+static void unshield(int n, Loc loc) {
+  for (int i = 0; i < n; i++)
+    emit(I_UNSHIELD, -1, NULL, loc);
+}
+
+/* Jumps to target, running the finally blocks from `from` up to (not
+ * including) `limit` on the way. */
+static void leave_from(Fin *from, int target, Fin *limit, Loc loc) {
+  if (from == limit) {
+    jump(target, loc);
+    return;
+  }
+  FinExit *x = NULL;
+  for (int i = 0; i < from->exits.len; i++) {
+    FinExit *e = from->exits.data[i];
+    if (e->target == target && e->limit == limit)
+      x = e;
+  }
+  if (!x) {
+    x = ar_alloc(sizeof *x);
+    x->code = CK_FIRST_EXIT + from->exits.len;
+    x->target = target;
+    x->limit = limit;
+    vec_push(&from->exits, x);
+  }
+  set_int(from->ck, x->code, loc);
+  jump(from->body, loc);
+}
+
+/* fail Kind("message") | fail Kind | fail e */
+static void lower_fail(Node *s) {
+  Node *e = s->lhs;
+  IrInst *t;
+  if (e->kind == N_CALL) {
+    int msg = e->args ? lower_expr(e->args, -1) : -1;
+    t = terminate(T_FAIL, s->loc);
+    t->decl = e->decl;
+    t->a = msg;
+  } else if (e->kind == N_IDENT && e->sym) {
+    int v = lower_expr(e, -1);
+    t = terminate(T_FAIL, s->loc);
+    t->sub = 1;
+    t->a = v;
+  } else {
+    t = terminate(T_FAIL, s->loc);
+    t->decl = e->decl;
+  }
+}
+
+/* Normal end of a try body or catch: through the finally, or on. */
+static void try_fallthrough(Fin *fin, int after, Loc loc) {
+  if (fin) {
+    set_int(fin->ck, CK_NORMAL, loc);
+    jump(fin->body, loc);
+  } else {
+    jump(after, loc);
+  }
+}
+
+static bool block_is_open(void) { return blk(cur)->term.op == T_NONE; }
+
+static void lower_try(Node *s) {
+  int outer = handler;
+  int after = new_block();
+  Fin *fin = NULL;
+  int fail_entry = -1;
+  if (s->els) {
+    fin = ar_alloc(sizeof *fin);
+    fin->body = new_block();
+    fin->ck = new_var(ty_int, NULL, s->loc);
+    fin->cf = new_var(ty_error, NULL, s->loc);
+    fin->up = fins;
+    fins = fin;
+    fail_entry = new_block();
+  }
+  int catch_handler = fin ? fail_entry : outer;
+  int dispatch = s->args ? new_block() : -1;
+
+  handler = s->args ? dispatch : catch_handler;
+  lower_block(s->body);
+  if (block_is_open())
+    try_fallthrough(fin, after, s->loc);
+
+  handler = catch_handler;
+  if (s->args) {
+    cur = dispatch;
+    for (Node *c = s->args; c; c = c->next) {
+      int test = new_var(ty_bool, NULL, c->loc);
+      emit(I_FAIL_IS, test, NULL, c->loc)->decl = c->sval ? c->decl : NULL;
+      int body = new_block(), next = new_block();
+      branch(test, body, next, c->loc);
+      cur = body;
+      emit(I_FAIL_TAKE, c->sym ? sym_var(c->sym) : -1, ty_error, c->loc);
+      lower_block(c->body);
+      if (block_is_open())
+        try_fallthrough(fin, after, c->loc);
+      cur = next;
+    }
+    terminate(T_UNWIND, s->loc); /* no clause matched */
+  }
+
+  if (fin) {
+    fins = fin->up;
+    cur = fail_entry;
+    emit(I_FAIL_TAKE, fin->cf, ty_error, s->loc);
+    set_int(fin->ck, CK_FAIL, s->loc);
+    jump(fin->body, s->loc);
+
+    /* the finally body: shielded; a failure inside it replaces the one in
+     * flight, which becomes its cause */
+    int raised = new_block();
+    cur = fin->body;
+    emit(I_SHIELD, -1, NULL, s->els->loc);
+    handler = raised;
+    shield_depth++;
+    lower_block(s->els);
+    shield_depth--;
+    handler = outer;
+    if (block_is_open()) {
+      /* replay the completion record */
+      Loc l = s->els->loc;
+      int is_fail = new_var(ty_bool, NULL, l), one = new_var(ty_int, NULL, l);
+      set_int(one, CK_FAIL, l);
+      IrInst *cmp = emit(I_BIN, is_fail, ty_int, l);
+      cmp->sub = OP_EQ;
+      cmp->a = fin->ck;
+      cmp->b = one;
+      int failing = new_block(), other = new_block();
+      branch(is_fail, failing, other, l);
+      cur = failing;
+      emit(I_UNSHIELD, -1, NULL, l);
+      emit(I_FAIL_PUT, -1, NULL, l)->a = fin->cf;
+      terminate(T_UNWIND, l);
+      cur = other;
+      /* a cancellation deferred while the finally ran is delivered now */
+      int cancelled = new_var(ty_bool, NULL, l);
+      emit(I_UNSHIELD, cancelled, NULL, l)->sub = 1;
+      int deliver = new_block(), replay = new_block();
+      branch(cancelled, deliver, replay, l);
+      cur = deliver;
+      terminate(T_UNWIND, l);
+      cur = replay;
+      for (int i = 0; i < fin->exits.len; i++) {
+        FinExit *x = fin->exits.data[i];
+        int code = new_var(ty_int, NULL, l), eq = new_var(ty_bool, NULL, l);
+        set_int(code, x->code, l);
+        IrInst *c2 = emit(I_BIN, eq, ty_int, l);
+        c2->sub = OP_EQ;
+        c2->a = fin->ck;
+        c2->b = code;
+        int go = new_block(), next = new_block();
+        branch(eq, go, next, l);
+        cur = go;
+        leave_from(fin->up, x->target, x->limit, l);
+        cur = next;
+      }
+      jump(after, l);
+    }
+    cur = raised;
+    emit(I_FAIL_CAUSE, -1, NULL, s->els->loc)->a = fin->cf;
+    emit(I_UNSHIELD, -1, NULL, s->els->loc);
+    terminate(T_UNWIND, s->els->loc);
+  }
+  handler = outer;
+  cur = after;
 }
 
 static void lower_stmt(Node *s) {
@@ -409,7 +706,7 @@ static void lower_stmt(Node *s) {
     int c = lower_expr(s->cond, -1);
     branch(c, body, exit, s->loc);
     cur = body;
-    Loop lp = {exit, head, loops};
+    Loop lp = {exit, head, fins, shield_depth, loops};
     loops = &lp;
     lower_block(s->body);
     loops = lp.up;
@@ -421,8 +718,21 @@ static void lower_stmt(Node *s) {
     lower_for(s);
     break;
   case N_RETURN: {
-    int v = s->lhs ? lower_expr(s->lhs, -1) : -1;
-    terminate(T_RETURN, s->loc)->a = v;
+    if (!fins && !shield_depth) {
+      int v = s->lhs ? lower_expr(s->lhs, -1) : -1;
+      terminate(T_RETURN, s->loc)->a = v;
+    } else {
+      if (s->lhs)
+        lower_expr(s->lhs, retval);
+      if (ret_block < 0) {
+        int save = cur;
+        ret_block = cur = new_block();
+        terminate(T_RETURN, s->loc)->a = retval;
+        cur = save;
+      }
+      unshield(shield_depth, s->loc);
+      leave_from(fins, ret_block, NULL, s->loc);
+    }
     dead_block();
     break;
   }
@@ -430,8 +740,16 @@ static void lower_stmt(Node *s) {
   case N_CONTINUE:
     if (!loops)
       diag_ice("lowering: %s outside a loop", s->kind == N_BREAK ? "break" : "continue");
-    jump(s->kind == N_BREAK ? loops->brk : loops->cont, s->loc);
+    unshield(shield_depth - loops->shield_depth, s->loc);
+    leave_from(fins, s->kind == N_BREAK ? loops->brk : loops->cont, loops->fin, s->loc);
     dead_block();
+    break;
+  case N_FAIL:
+    lower_fail(s);
+    dead_block();
+    break;
+  case N_TRY:
+    lower_try(s);
     break;
   default:
     diag_ice("lowering: unexpected statement kind %d", s->kind);
@@ -450,22 +768,38 @@ IrFunc *low_workflow(Decl *wf) {
   fn->name = wf->name;
   fn->result_field = fn->await_field = -1;
   loops = NULL;
+  fins = NULL;
+  shield_depth = 0;
+  ret_block = -1;
   handler = IR_UNWIND;
-  symvar = ar_alloc(sizeof(int) * (wf->locals.len + 1));
+  /* Sym.index numbers the locals of the workflow that declared them (a
+   * compensation block's Syms belong to its enclosing workflow). */
+  int nsyms = 0;
   for (int i = 0; i < wf->locals.len; i++) {
     Sym *s = wf->locals.data[i];
-    symvar[i] = new_var(s->type, s->name, s->loc);
-    if (s->is_param && symvar[i] >= 0) {
-      IrVar *v = ir_var(fn, symvar[i]);
-      v->is_param = true;
-    }
+    if (s->index + 1 > nsyms)
+      nsyms = s->index + 1;
   }
-  /* parameter order */
+  symvar = ar_alloc(sizeof(int) * (nsyms + 1));
+  for (int i = 0; i < nsyms; i++)
+    symvar[i] = -1;
   for (int p = 0; p < wf->nparams; p++) {
     Sym *s = wf->params[p].sym;
-    if (s && symvar[s->index] >= 0)
-      ir_var(fn, symvar[s->index])->param_index = p;
+    if (!s)
+      continue;
+    symvar[s->index] = new_var(s->type, s->name, s->loc);
+    if (symvar[s->index] >= 0) {
+      IrVar *v = ir_var(fn, symvar[s->index]);
+      v->is_param = true;
+      v->param_index = p;
+    }
   }
+  for (int i = 0; i < wf->locals.len; i++) {
+    Sym *s = wf->locals.data[i];
+    if (symvar[s->index] < 0)
+      symvar[s->index] = new_var(s->type, s->name, s->loc);
+  }
+  retval = new_var(wf->ret, "return", wf->loc);
   cur = new_block();
   lower_block(wf->body);
   /* Falling off the end: a unit workflow returns; a typed one was rejected
