@@ -89,6 +89,8 @@ int diag_warning_count(void);
 void diag_set_color(int mode);   /* -1 auto, 0 never, 1 always */
 void diag_set_json(bool on);
 void diag_set_werror(bool on);
+/* At most n errors are printed (default 100; 0 = no limit); the rest are only counted. */
+void diag_set_error_limit(int n);
 /* Internal compiler error: prints "weftc: internal compiler error: ..." and exits WEFTC_EXIT_ICE. */
 _Noreturn void diag_ice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "did you mean" helper: the candidate closest to name (edit distance <= max(1, len/3)), or NULL. */
