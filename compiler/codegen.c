@@ -51,6 +51,8 @@ typedef enum {
   RT_STR_INT, RT_STR_FLOAT, RT_STR_BOOL, RT_STR_DUR, RT_STR_CSTR,
   RT_LIST_NEW, RT_OBJ_NEW, RT_PRINT, RT_LOG, RT_NOW,
   RT_RAISE_CSTR, RT_RAISE_INDEX, RT_RAISE_DIV0, RT_RAISE_OVERFLOW, RT_MAIN,
+  RT_RAISE, RT_RERAISE, RT_FAIL_IS, RT_FAIL_CAUSE, RT_FAIL_KIND, RT_FAIL_MSG,
+  RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH, RT_CALL,
   RT__COUNT
 } RtFn;
 
@@ -90,6 +92,16 @@ static void rt_init(void) {
   rt_declare(RT_RAISE_DIV0, "weft_raise_div0", t_void, P(t_ptr, t_ptr, t_ptr), 3);
   rt_declare(RT_RAISE_OVERFLOW, "weft_raise_overflow", t_void, P(t_ptr, t_ptr, t_ptr), 3);
   rt_declare(RT_MAIN, "weft_main", t_i32, P(t_i32, t_ptr, t_ptr, t_i32), 4);
+  rt_declare(RT_RAISE, "weft_raise", t_void, P(t_ptr, t_ptr, t_ptr, t_ptr, t_ptr), 5);
+  rt_declare(RT_RERAISE, "weft_reraise", t_void, P(t_ptr, t_ptr, t_ptr), 3);
+  rt_declare(RT_FAIL_IS, "weft_failure_is", t_i8, P(t_ptr, t_ptr), 2);
+  rt_declare(RT_FAIL_CAUSE, "weft_failure_add_cause", t_void, P(t_ptr, t_ptr), 2);
+  rt_declare(RT_FAIL_KIND, "weft_failure_kind_str", t_ptr, P(t_ptr), 1);
+  rt_declare(RT_FAIL_MSG, "weft_failure_message_str", t_ptr, P(t_ptr), 1);
+  rt_declare(RT_SHIELD, "weft_shield", t_void, P(t_ptr), 1);
+  rt_declare(RT_UNSHIELD, "weft_unshield", t_i8, P(t_ptr, t_ptr, t_i32), 3);
+  rt_declare(RT_COMP_PUSH, "weft_comp_push", t_void, P(t_ptr, t_ptr, t_ptr), 3);
+  rt_declare(RT_CALL, "weft_call", t_ptr, P(t_ptr, t_ptr, t_ptr), 3);
 #undef P
   (void)p;
 }
@@ -266,27 +278,47 @@ static void check(LLVMValueRef ok, int handler, void (*raise)(void *), void *arg
 
 typedef struct RaiseArg { RtFn fn; LLVMValueRef loc, a, b; const char *msg; } RaiseArg;
 
+/* The weft_errkind of a declared or built-in error kind. */
+static LLVMValueRef kind_global(Decl *k) {
+  const char *name = k ? k->name : "Error";
+  if (!k || k->module < 0) {
+    char *sym = ar_printf("weft_kind_%s", name);
+    LLVMValueRef g = LLVMGetNamedGlobal(M, sym);
+    if (!g) {
+      g = LLVMAddGlobal(M, t_ptr, sym);
+      LLVMSetGlobalConstant(g, 1);
+      LLVMSetLinkage(g, LLVMExternalLinkage);
+    }
+    return g;
+  }
+  char *sym = ar_printf("weft.kind.%s", name);
+  LLVMValueRef g = LLVMGetNamedGlobal(M, sym);
+  if (!g) {
+    LLVMValueRef nm = global_cstr(name, ".kindname");
+    g = LLVMAddGlobal(M, t_ptr, sym);
+    LLVMSetInitializer(g, nm);
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMInternalLinkage);
+  }
+  return g;
+}
+
 static void do_raise(void *p) {
   RaiseArg *r = p;
   switch (r->fn) {
   case RT_RAISE_DIV0:
   case RT_RAISE_OVERFLOW: CALL(r->fn, v_rt, v_f, r->loc); break;
   case RT_RAISE_INDEX: CALL(r->fn, v_rt, v_f, r->a, r->b, r->loc); break;
-  case RT_RAISE_CSTR: {
-    LLVMValueRef kind = LLVMGetNamedGlobal(M, "weft_kind_Error");
-    if (!kind) {
-      kind = LLVMAddGlobal(M, t_ptr, "weft_kind_Error");
-      LLVMSetGlobalConstant(kind, 1);
-      LLVMSetLinkage(kind, LLVMExternalLinkage);
-    }
-    CALL(RT_RAISE_CSTR, v_rt, v_f, kind, global_cstr(r->msg, ".msg"), r->loc);
+  case RT_RAISE_CSTR:
+    CALL(RT_RAISE_CSTR, v_rt, v_f, kind_global(NULL), global_cstr(r->msg, ".msg"), r->loc);
     break;
-  }
   default: diag_ice("codegen: bad raise");
   }
 }
 
 /* ---------------------------------------------------------------- instructions */
+
+static LLVMValueRef new_child_frame(Wf *callee, int *args, int nargs);
 
 static LLVMValueRef gen_binop(IrInst *in, LLVMValueRef a, LLVMValueRef b) {
   Type *t = in->type;
@@ -550,6 +582,46 @@ static void gen_inst(IrInst *in) {
     store_var(in->dst, v);
     break;
   }
+  case I_FAIL_IS: {
+    LLVMValueRef fl = LLVMBuildLoad2(B, t_ptr, field_ptr(v_f, OFF_FAILURE), "failure");
+    LLVMValueRef k = in->decl ? kind_global(in->decl) : cnull();
+    store_var(in->dst, LLVMBuildICmp(B, LLVMIntNE, CALL(RT_FAIL_IS, fl, k), LLVMConstInt(t_i8, 0, 0), ""));
+    break;
+  }
+  case I_FAIL_TAKE: {
+    LLVMValueRef fl = LLVMBuildLoad2(B, t_ptr, field_ptr(v_f, OFF_FAILURE), "failure");
+    LLVMBuildStore(B, cnull(), field_ptr(v_f, OFF_FAILURE));
+    if (in->dst >= 0)
+      store_var(in->dst, fl);
+    else
+      CALL(RT_RELEASE, fl);
+    break;
+  }
+  case I_FAIL_PUT:
+  case I_FAIL_CAUSE: {
+    LLVMValueRef v = load_var(in->a);
+    LLVMBuildStore(B, cnull(), addr[in->a]);
+    if (in->op == I_FAIL_PUT)
+      LLVMBuildStore(B, v, field_ptr(v_f, OFF_FAILURE));
+    else
+      CALL(RT_FAIL_CAUSE, LLVMBuildLoad2(B, t_ptr, field_ptr(v_f, OFF_FAILURE), ""), v);
+    break;
+  }
+  case I_ERR_FIELD:
+    store_var(in->dst, CALL(in->sub == 0 ? RT_FAIL_KIND : RT_FAIL_MSG, load_var(in->a)));
+    break;
+  case I_SHIELD: CALL(RT_SHIELD, v_f); break;
+  case I_UNSHIELD: {
+    LLVMValueRef r = CALL(RT_UNSHIELD, v_rt, v_f, ci32(in->sub));
+    if (in->dst >= 0)
+      store_var(in->dst, LLVMBuildICmp(B, LLVMIntNE, r, LLVMConstInt(t_i8, 0, 0), ""));
+    break;
+  }
+  case I_COMP_PUSH: {
+    LLVMValueRef c = new_child_frame(wf_of(in->decl), in->args, in->nargs);
+    CALL(RT_COMP_PUSH, v_rt, v_f, c);
+    break;
+  }
   default: diag_ice("codegen: instruction %d", in->op);
   }
 }
@@ -580,22 +652,29 @@ static LLVMValueRef await_ptr(void) { return LLVMBuildStructGEP2(B, W->frame_ty,
 
 static void set_state(int k) { LLVMBuildStore(B, ci32(k), field_ptr(v_f, OFF_STATE)); }
 
-static void gen_call(IrBlock *b, LLVMBasicBlockRef resume_bb) {
-  IrInst *t = &b->term;
-  Wf *callee = wf_of(t->decl);
+/* A not-yet-started frame of callee with its arguments stored. */
+static LLVMValueRef new_child_frame(Wf *callee, int *args, int nargs) {
   IrFunc *cf = callee->ir;
   LLVMValueRef size = ci32((int64_t)LLVMABISizeOfType(TD, callee->frame_ty));
   LLVMValueRef child = CALL(RT_FRAME_ALLOC, v_rt, size);
   LLVMBuildStore(B, callee->info, field_ptr(child, OFF_FN));
-  LLVMBuildStore(B, v_f, field_ptr(child, OFF_PARENT));
   for (int i = 0; i < cf->vars.len; i++) {
     IrVar *pv = ir_var(cf, i);
-    if (!pv->is_param || pv->param_index >= t->nargs)
+    if (!pv->is_param || pv->param_index >= nargs)
       continue;
-    LLVMValueRef v = load_var(t->args[pv->param_index]);
+    LLVMValueRef v = load_var(args[pv->param_index]);
     retain_if_ref(pv->type, v); /* the child frame owns its arguments */
     LLVMBuildStore(B, v, LLVMBuildStructGEP2(B, callee->frame_ty, child, pv->field, ""));
   }
+  return child;
+}
+
+static void gen_call(IrBlock *b, LLVMBasicBlockRef resume_bb) {
+  IrInst *t = &b->term;
+  Wf *callee = wf_of(t->decl);
+  IrFunc *cf = callee->ir;
+  LLVMValueRef child = new_child_frame(callee, t->args, t->nargs);
+  LLVMBuildStore(B, v_f, field_ptr(child, OFF_PARENT));
   LLVMBuildStore(B, child, await_ptr());
   set_state(b->state);
   release_locals();
@@ -729,6 +808,17 @@ static void define_workflow(Wf *w) {
       LLVMBuildBr(B, exit_bb);
       break;
     case T_CALL: gen_call(b, resume_bbs[b->state]); break;
+    case T_FAIL: {
+      LLVMValueRef loc = srcloc(b->term.loc, w->name_str);
+      if (b->term.sub == 1)
+        CALL(RT_RERAISE, v_rt, v_f, load_var(b->term.a));
+      else
+        CALL(RT_RAISE, v_rt, v_f, kind_global(b->term.decl),
+             b->term.a >= 0 ? load_var(b->term.a) : cnull(), loc);
+      LLVMBuildBr(B, handler_bb(b->term.handler));
+      break;
+    }
+    case T_UNWIND: LLVMBuildBr(B, handler_bb(b->term.handler)); break;
     case T_SLEEP: gen_sleep(b, resume_bbs[b->state]); break;
     default: diag_ice("codegen: block b%d of %s has no terminator", i, F->name);
     }
@@ -870,6 +960,14 @@ bool cg_program(Program *p, const CgOptions *opt, EmitKind kind, const char *out
     Decl *d = p->decls.data[i];
     if (d->kind == D_WORKFLOW && d->body)
       wfs[nwfs++].ir = low_workflow(d);
+  }
+  /* compensation blocks lowered above became workflows of their own; they
+   * may contain more (lowering them can add further ones) */
+  for (int k = 0; k < low_synthetic.len; k++) {
+    Wf *grown = ar_alloc(sizeof(Wf) * (nwfs + 1));
+    memcpy(grown, wfs, sizeof(Wf) * nwfs);
+    wfs = grown;
+    wfs[nwfs++].ir = low_workflow(low_synthetic.data[k]);
   }
   for (int i = 0; i < nwfs; i++)
     declare_workflow(&wfs[i]);
