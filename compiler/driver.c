@@ -202,8 +202,7 @@ static void drv_crash_handler(int sig) {
   } while (v && i > 0);
   drv_write_str("weftc: internal compiler error: crashed with signal ");
   drv_write_str(num + i);
-  drv_write_str("\nnote: this is a bug in weftc, not in your program; please report it "
-                "with the input that triggers it\n");
+  drv_write_str("\nnote: please report this bug; it is not a problem in your program\n");
   drv_cleanup();
   _exit(WEFTC_EXIT_ICE);
 }

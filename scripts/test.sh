@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds and tests Weft in two configurations:
+#   build/       the normal (debugoptimized) build
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (leaks checked)
+# In each: the runtime's C unit tests (cmocka, through `meson test`) and the
+# lit end-to-end suite (tests/lit). Prints a summary per suite and ends with
+# one line "N passed, N failed" for everything; exits non-zero on any
+# failure, and when nothing ran.
+#
+#   ./scripts/test.sh                # both configurations
+#   WEFT_CONFIGS=build ./scripts/test.sh   # only the normal one
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$WEFT_ROOT"
+
+weft_install_deps
+
+CONFIGS=${WEFT_CONFIGS:-"build build-asan"}
+TOTAL_PASS=0
+TOTAL_FAIL=0
+SUMMARY=()
+
+# record DIR SUITE PASSED FAILED [SKIPPED]
+record() {
+  local line
+  line=$(printf '%-11s %-20s %5d passed, %d failed' "$1" "$2" "$3" "$4")
+  if [ "${5:-0}" -gt 0 ]; then line+=", $5 skipped"; fi
+  SUMMARY+=("$line")
+  TOTAL_PASS=$((TOTAL_PASS + $3))
+  TOTAL_FAIL=$((TOTAL_FAIL + $4))
+}
+
+lit_timeout=()
+if python3 -c 'import psutil' >/dev/null 2>&1; then lit_timeout=(--timeout=600); fi
+
+for dir in $CONFIGS; do
+  opts=()
+  if [ "$dir" = build-asan ]; then
+    opts=(-Db_sanitize=address,undefined -Db_lundef=false)
+    export ASAN_OPTIONS=detect_leaks=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  else
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+  fi
+
+  if ! weft_configure "$dir" "${opts[@]}"; then
+    record "$dir" "configure" 0 1
+    continue
+  fi
+  if ! weft_build "$dir"; then
+    record "$dir" "build" 0 1   # go on: run what did build
+  fi
+
+  weft_say "$dir: runtime unit tests (meson test)"
+  rm -f "$dir/meson-logs/testlog.json"
+  meson test -C "$dir" --no-rebuild --no-suite lit --print-errorlogs
+  if read -r p f s < <(python3 scripts/count_results.py meson "$dir"); then
+    if [ $((p + f)) -eq 0 ]; then
+      echo "no runtime unit test ran" >&2
+      f=1
+    fi
+    record "$dir" "runtime (cmocka)" "$p" "$f" "$s"
+  else
+    record "$dir" "runtime (cmocka)" 0 1
+  fi
+
+  weft_say "$dir: lit suite (tests/lit)"
+  results="$WEFT_ROOT/$dir/tests/lit/results.json"
+  rm -f "$results"
+  PATH="$WEFT_LLVM_BIN:$PATH" python3 "$WEFT_LIT" -sv -j "$JOBS" "${lit_timeout[@]}" \
+    -o "$results" "$dir/tests/lit"
+  if read -r p f s < <(python3 scripts/count_results.py lit "$results"); then
+    if [ $((p + f)) -eq 0 ]; then
+      echo "no lit test ran" >&2
+      f=1
+    fi
+    record "$dir" "lit" "$p" "$f" "$s"
+  else
+    record "$dir" "lit" 0 1
+  fi
+done
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+weft_say "summary"
+for line in "${SUMMARY[@]}"; do echo "$line"; done
+if [ $((TOTAL_PASS + TOTAL_FAIL)) -eq 0 ]; then
+  TOTAL_FAIL=1 # nothing ran: never a success
+fi
+echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+[ "$TOTAL_FAIL" -eq 0 ]
