@@ -114,12 +114,13 @@ static char *drv_strdup(const char *s) { return drv_own(strdup(s)); }
 
 static char *drv_concat(const char *a, const char *b, const char *c) {
   size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
-  char *r = drv_own(malloc(la + lb + lc + 1));
+  char *r = malloc(la + lb + lc + 1);
+  if (!r) return drv_own(NULL);
   memcpy(r, a, la);
   memcpy(r + la, b, lb);
   if (c) memcpy(r + la + lb, c, lc);
   r[la + lb + lc] = 0;
-  return r;
+  return drv_own(r);
 }
 
 static bool drv_is_file(const char *path) {

@@ -43,6 +43,7 @@ CM_RUN = re.compile(r"^\[==========\] Running (\d+) test\(s\)", re.M)
 CM_OK = re.compile(r"^\[       OK \] ", re.M)
 CM_PASSED = re.compile(r"^\[  PASSED  \] (\d+) test\(s\)", re.M)
 CM_FAILED = re.compile(r"^\[  FAILED  \] (\d+) test\(s\)", re.M)
+CM_FAILED_NAME = re.compile(r"^\[  FAILED  \] (?!\d+ test\(s\))\S", re.M)
 CM_SKIPPED = re.compile(r"^\[  SKIPPED \] (\d+) test\(s\)", re.M)
 TAP_OK = re.compile(r"^ok \d+", re.M)
 TAP_NOT_OK = re.compile(r"^not ok \d+", re.M)
@@ -61,7 +62,9 @@ def count_exe(t):
         failed = sum(int(n) for n in CM_FAILED.findall(out))
         skipped = sum(int(n) for n in CM_SKIPPED.findall(out))
         if not CM_PASSED.search(out) and not CM_FAILED.search(out):
-            passed = len(CM_OK.findall(out))  # died part way through
+            # died part way through: count the cases that reported
+            passed = len(CM_OK.findall(out))
+            failed = len(CM_FAILED_NAME.findall(out))
         if not ok_exit and failed == 0:
             failed = 1
         if failed:
