@@ -53,7 +53,10 @@ struct Lexer {
   Token last;                    /* last token delivered to the parser */
   bool has_pending;
   Token pending;
+  Token queue[WEFT_MAX_BRACKETS + 2]; /* raw tokens waiting: synthesized closers, then the real one */
+  int qhead, qlen;
   char brackets[WEFT_MAX_BRACKETS + 1];
+  Loc bracket_locs[WEFT_MAX_BRACKETS + 1];
   int depth;
   /* error recovery: hide tokens nested deeper than this (-1: off) */
   int skip_depth;
@@ -454,7 +457,7 @@ decl
   | "workflow" IDENT "(" params ")" opt_ret block
       { $$ = mk_fn_decl(lx, D_WORKFLOW, $2, @2, $4, $6, loc_span(@1, @6)); $$->body = $7; }
   | error
-      { $$ = NULL; }
+      { $$ = NULL; lx->skip_depth = -1; }
   ;
 
 opt_ret
@@ -469,27 +472,28 @@ params
   ;
 
 plist
-  : param               { $$ = vec_one($1); }
-  | plist "," param     { $$ = $1; vec_push(&$$, $3); }
+  : param               { $$ = (Vec){0}; if ($1) vec_push(&$$, $1); }
+  | plist "," param     { $$ = $1; if ($3) vec_push(&$$, $3); }
   ;
 
 param
   : IDENT ":" type      { $$ = mk_param($1, @1, $3); }
+  | error               { $$ = NULL; lx->skip_depth = -1; }
   ;
 
 record_fields
   : "{" osemi fields osemi "}"          { $$ = $3; }
   | "{" osemi fields "," osemi "}"      { $$ = $3; }
-  | "{" error "}"                       { $$ = (Vec){0}; }
   ;
 
 fields
-  : field                       { $$ = vec_one($1); }
-  | fields "," osemi field      { $$ = $1; vec_push(&$$, $4); }
+  : field                       { $$ = (Vec){0}; if ($1) vec_push(&$$, $1); }
+  | fields "," osemi field      { $$ = $1; if ($4) vec_push(&$$, $4); }
   ;
 
 field
   : IDENT ":" type      { $$ = mk_param($1, @1, $3); }
+  | error               { $$ = NULL; lx->skip_depth = -1; }
   ;
 
 osemi
@@ -561,7 +565,7 @@ stmt
       }
   | block
   | expr                                { $$ = mk_stmt1(lx, N_EXPR_STMT, $1, @$); }
-  | error                               { $$ = NULL; }
+  | error                               { $$ = NULL; lx->skip_depth = -1; }
   ;
 
 opt_texpr
@@ -628,11 +632,11 @@ postfix
   | postfix "(" ")"                     { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix "(" exprs ")"               { $$ = mk_call(lx, $1, $3, @$); }
   | postfix "(" exprs "," ")"           { $$ = mk_call(lx, $1, $3, @$); }
-  | postfix "(" error ")"               { $$ = mk_call(lx, $1, nl_empty(), @$); }
+  | postfix "(" error ")"               { $$ = mk_call(lx, $1, nl_empty(), @$); lx->skip_depth = -1; }
   | postfix "." IDENT                   { $$ = mk_field(lx, $1, $3, @3, @$); }
   | postfix "." INT                     { $$ = mk_tuple_idx(lx, $1, $3, @$); }
   | postfix "[" expr "]"                { $$ = mk_index(lx, $1, $3, @$); }
-  | postfix "[" error "]"               { $$ = mk_index(lx, $1, mk_poison(@3), @$); }
+  | postfix "[" error "]"               { $$ = mk_index(lx, $1, mk_poison(@3), @$); lx->skip_depth = -1; }
   ;
 
 /* Primaries other than record literals (shared by both chains). */
@@ -647,18 +651,17 @@ atom
   | "(" expr ")"        { $$ = $2; }
   | "(" expr "," exprs ")"              { $$ = mk_tuple(lx, $2, $4, @$); }
   | "(" expr "," exprs "," ")"          { $$ = mk_tuple(lx, $2, $4, @$); }
-  | "(" error ")"                       { $$ = mk_poison(@$); }
+  | "(" error ")"                       { $$ = mk_poison(@$); lx->skip_depth = -1; }
   | "[" "]"                             { $$ = mk_list(lx, N_LIST, nl_empty(), @$); }
   | "[" exprs "]"                       { $$ = mk_list(lx, N_LIST, $2, @$); }
   | "[" exprs "," "]"                   { $$ = mk_list(lx, N_LIST, $2, @$); }
-  | "[" error "]"                       { $$ = mk_poison(@$); }
+  | "[" error "]"                       { $$ = mk_poison(@$); lx->skip_depth = -1; }
   ;
 
 record_lit
   : IDENT "{" osemi "}"                 { $$ = mk_record(lx, $1, @1, nl_empty(), @$); }
   | IDENT "{" osemi finits osemi "}"    { $$ = mk_record(lx, $1, @1, $4, @$); }
   | IDENT "{" osemi finits "," osemi "}" { $$ = mk_record(lx, $1, @1, $4, @$); }
-  | IDENT "{" error "}"                 { $$ = mk_record(lx, $1, @1, nl_empty(), @$); }
   ;
 
 finits
@@ -669,6 +672,7 @@ finits
 finit
   : IDENT ":" expr
       { $$ = mk(N_FIELD_INIT, @$); $$->name = $1; $$->name_loc = @1; $$->lhs = $3; $$ = fin(lx, $$); }
+  | error               { $$ = NULL; lx->skip_depth = -1; }
   ;
 
 exprs
@@ -712,7 +716,6 @@ opt_comp
 branch_list
   : "{" osemi branches osemi "}"        { $$ = $3; }
   | "{" osemi branches "," osemi "}"    { $$ = $3; }
-  | "{" error "}"                       { $$ = nl_empty(); }
   ;
 
 branches
@@ -723,6 +726,7 @@ branches
 branch
   : expr
   | block               { $$ = mk_block_expr(lx, $1); }
+  | error               { $$ = NULL; lx->skip_depth = -1; }
   ;
 
 /* ---- the same without bare record literals (conditions, iterables) */
@@ -761,11 +765,11 @@ postfix_nb
   | postfix_nb "(" ")"                  { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix_nb "(" exprs ")"            { $$ = mk_call(lx, $1, $3, @$); }
   | postfix_nb "(" exprs "," ")"        { $$ = mk_call(lx, $1, $3, @$); }
-  | postfix_nb "(" error ")"            { $$ = mk_call(lx, $1, nl_empty(), @$); }
+  | postfix_nb "(" error ")"            { $$ = mk_call(lx, $1, nl_empty(), @$); lx->skip_depth = -1; }
   | postfix_nb "." IDENT                { $$ = mk_field(lx, $1, $3, @3, @$); }
   | postfix_nb "." INT                  { $$ = mk_tuple_idx(lx, $1, $3, @$); }
   | postfix_nb "[" expr "]"             { $$ = mk_index(lx, $1, $3, @$); }
-  | postfix_nb "[" error "]"            { $$ = mk_index(lx, $1, mk_poison(@3), @$); }
+  | postfix_nb "[" error "]"            { $$ = mk_index(lx, $1, mk_poison(@3), @$); lx->skip_depth = -1; }
   ;
 
 yield_nb
@@ -888,6 +892,23 @@ static const char *cond_context(const yypcontext_t *ctx) {
   return NULL;
 }
 
+/* `if x == Name { field: ...` : the '{' began the if's block. */
+static bool bare_record_in_cond(const yypcontext_t *ctx, yysymbol_kind_t la) {
+  if (la != YYSYMBOL_COLON) return false;
+  const yy_state_t *p = ctx->yyssp;
+  yysymbol_kind_t want[] = {YYSYMBOL_IDENT, YYSYMBOL_LBRACE};
+  for (int i = 0; i < 2; i++, p--) {
+    if (*p == 0 || (yysymbol_kind_t)yystos[*p] != want[i]) return false;
+  }
+  if (*p == 0) return false;
+  yysymbol_kind_t s = (yysymbol_kind_t)yystos[*p];
+  if (s != YYSYMBOL_expr_nb && s != YYSYMBOL_iter_nb) return false;
+  p--;
+  if (*p == 0) return false;
+  s = (yysymbol_kind_t)yystos[*p];
+  return s == YYSYMBOL_KW_IF || s == YYSYMBOL_KW_WHILE || s == YYSYMBOL_KW_IN;
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, Lexer *lx) {
   if (lx->fatal) return 0;
   yysymbol_kind_t la = yypcontext_token(ctx);
@@ -901,6 +922,20 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, Lexer *lx) {
   /* recovery: hide what is nested inside the rest of the broken construct */
   lx->skip_depth = lx->last.depth_before;
 
+  bool at_eof = la == YYSYMBOL_YYEOF || (la == YYSYMBOL_SEMI && lx->last.is_auto && lx->last.off >= lx->src->len);
+  if (at_eof && lx->depth > 0) {
+    diag_error(loc, "unexpected end of file");
+    diag_note(lx->bracket_locs[lx->depth - 1], "unclosed '%c' opened here", lx->brackets[lx->depth - 1]);
+    return 0;
+  }
+
+  if (bare_record_in_cond(ctx, la)) {
+    diag_error(loc, "expected newline or ';', found %s", found);
+    diag_note_plain("a record literal is not allowed directly in a condition or loop iterable; "
+                    "put it in parentheses: (Name { ... })");
+    return 0;
+  }
+
   const char *cc;
   if (has_sym(exp, ne, YYSYMBOL_LBRACE) && la != YYSYMBOL_LBRACE && (cc = cond_context(ctx))) {
     diag_error(loc, "expected '{' after %s, found %s", cc, found);
@@ -913,6 +948,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, Lexer *lx) {
       diag_error(loc, "expected '->' or newline, found %s", found);
     else
       diag_error(loc, "expected declaration, found %s", found);
+    if (la == YYSYMBOL_KW_LET || la == YYSYMBOL_KW_VAR || la == YYSYMBOL_KW_IF || la == YYSYMBOL_KW_WHILE ||
+        la == YYSYMBOL_KW_FOR || la == YYSYMBOL_KW_RETURN || la == YYSYMBOL_KW_YIELD || la == YYSYMBOL_KW_TRY ||
+        la == YYSYMBOL_KW_FAIL)
+      diag_note_plain("statements belong inside a workflow body");
     return 0;
   }
   if (has_sym(exp, ne, YYSYMBOL_KW_LET)) {
