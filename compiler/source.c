@@ -608,18 +608,17 @@ _Noreturn void diag_ice(const char *fmt, ...) {
   exit(WEFTC_EXIT_ICE);
 }
 
-/* Levenshtein distance, two rows; gives up (returns limit+1) when every cell
- * of a row exceeds limit. */
+/* Edit distance (optimal string alignment: insertions, deletions,
+ * substitutions and transpositions of neighbours cost 1), three rows;
+ * gives up (returns limit+1) once a whole row exceeds limit. */
 static int edit_distance(const char *a, const char *b, int limit) {
   int la = (int)strlen(a), lb = (int)strlen(b);
   if (la - lb > limit || lb - la > limit) return limit + 1;
+  int *pp = malloc(sizeof(int) * (size_t)(lb + 1));
   int *prev = malloc(sizeof(int) * (size_t)(lb + 1));
   int *cur = malloc(sizeof(int) * (size_t)(lb + 1));
-  if (!prev || !cur) {
-    free(prev);
-    free(cur);
-    return limit + 1;
-  }
+  int d = limit + 1;
+  if (!pp || !prev || !cur) goto done;
   for (int j = 0; j <= lb; j++) prev[j] = j;
   for (int i = 1; i <= la; i++) {
     cur[0] = i;
@@ -629,19 +628,20 @@ static int edit_distance(const char *a, const char *b, int limit) {
       int v = prev[j - 1] + cost;
       if (prev[j] + 1 < v) v = prev[j] + 1;
       if (cur[j - 1] + 1 < v) v = cur[j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+        v = pp[j - 2] + 1;
       cur[j] = v;
       if (v < rowmin) rowmin = v;
     }
-    int *t = prev;
+    int *t = pp;
+    pp = prev;
     prev = cur;
     cur = t;
-    if (rowmin > limit) {
-      free(prev);
-      free(cur);
-      return limit + 1;
-    }
+    if (rowmin > limit) goto done;
   }
-  int d = prev[lb];
+  d = prev[lb];
+done:
+  free(pp);
   free(prev);
   free(cur);
   return d;

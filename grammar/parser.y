@@ -153,6 +153,7 @@ static Node *mk_un(Lexer *lx, int op, Node *a, Loc loc) {
 static Node *mk_ident(const char *name, Loc loc) {
   Node *n = mk(N_IDENT, loc);
   n->name = name;
+  n->name_loc = loc;
   return n;
 }
 
