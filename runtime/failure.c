@@ -1,9 +1,10 @@
 /* failure.c -- failures (raised errors), cause chains and reports.
  *
- * A failure owns its message, its cause (a chain through `cause`) and its
- * attachments. Failures are rare, so plain malloc; they count as live objects
- * (weft_objects_live) so that a leaked failure is reported even when its
- * message is an immortal literal.
+ * Failures are refcounted heap values (tag WEFT_TAG_FAILURE; weft_release in
+ * value.c frees them and their children), so they count as live objects and
+ * a leaked failure is reported even when its message is an immortal literal.
+ * Once caught into a variable a failure may be shared: only cause/attachment
+ * links are ever added to it, never removed.
  */
 #include "weft_private.h"
 
@@ -18,68 +19,71 @@ const weft_errkind weft_kind_CompensationFailed = {"CompensationFailed"};
 const weft_errkind weft_kind_CircuitOpen = {"CircuitOpen"};
 const weft_errkind weft_kind_ActivityFailed = {"ActivityFailed"};
 
-struct weft_failure {
-  const weft_errkind *kind;
-  weft_str *message; /* owned */
-  const weft_srcloc *loc; /* static, may be NULL */
-  weft_failure *cause; /* owned */
-  weft_failure **attached; /* owned array of owned failures */
-  uint32_t nattached, cap;
-};
-
 weft_failure *weft_failure_new(const weft_errkind *kind, weft_str *msg, const weft_srcloc *loc) {
-  weft_failure *e = weft__xcalloc(1, sizeof *e);
+  weft_failure *e = weft__value_alloc(sizeof *e, WEFT_TAG_FAILURE, 0);
   e->kind = kind ? kind : &weft_kind_Error;
   if (msg) weft_retain(msg);
   else msg = weft_str_new(NULL, 0);
   e->message = msg;
   e->loc = loc;
-  weft__objects_live++;
+  e->cause = NULL;
+  e->attached = NULL;
+  e->nattached = e->cap = 0;
   return e;
 }
 
-void weft_failure_free(weft_failure *e) {
-  /* Iterative along the cause chain (it can grow long, e.g. a retry loop that
-   * replaces failures); attachments recurse, but they are shallow. */
-  while (e) {
-    weft_failure *cause = e->cause;
-    for (uint32_t i = 0; i < e->nattached; i++) weft_failure_free(e->attached[i]);
-    free(e->attached);
-    weft_release(e->message);
-    free(e);
-    weft__objects_live--;
-    e = cause;
-  }
-}
+void weft_failure_free(weft_failure *e) { weft_release(e); }
 
 const weft_errkind *weft_failure_kind(const weft_failure *e) { return e->kind; }
 weft_str *weft_failure_message(const weft_failure *e) { return e->message; }
 const weft_srcloc *weft_failure_loc(const weft_failure *e) { return e->loc; }
 weft_failure *weft_failure_cause(const weft_failure *e) { return e->cause; }
 uint32_t weft_failure_nattached(const weft_failure *e) { return e->nattached; }
-bool weft_failure_is(const weft_failure *e, const weft_errkind *kind) { return e->kind == kind; }
+
+bool weft_failure_is(const weft_failure *e, const weft_errkind *kind) {
+  if (!e) return false;
+  return kind ? e->kind == kind : e->kind != &weft_kind_Cancelled;
+}
 
 weft_failure *weft_failure_attached(const weft_failure *e, uint32_t i) {
   return i < e->nattached ? e->attached[i] : NULL;
 }
 
-void weft_failure_set_cause(weft_failure *e, weft_failure *cause) {
-  if (!cause || cause == e) return;
-  if (e->cause) {
-    weft_failure *last = cause;
-    while (last->cause) last = last->cause;
-    last->cause = e->cause;
+static bool chain_has(const weft_failure *chain, const weft_failure *x) {
+  for (; chain; chain = chain->cause)
+    if (chain == x) return true;
+  return false;
+}
+
+void weft_failure_add_cause(weft_failure *e, weft_failure *cause) {
+  if (!cause) return;
+  if (!e || chain_has(e, cause) || chain_has(cause, e)) {
+    weft_release(cause); /* already there, or linking would make a cycle */
+    return;
   }
-  e->cause = cause;
+  weft_failure *last = e;
+  while (last->cause) last = last->cause;
+  last->cause = cause;
 }
 
 void weft_failure_attach(weft_failure *e, weft_failure *other) {
-  if (!other || other == e) return;
+  if (!other) return;
+  if (other == e) { /* would be a cycle */
+    weft_release(other);
+    return;
+  }
   if (e->nattached == e->cap) {
     e->cap = e->cap ? 2 * e->cap : 4;
     e->attached = weft__xrealloc(e->attached, e->cap * sizeof *e->attached);
   }
   e->attached[e->nattached++] = other;
+}
+
+weft_str *weft_failure_kind_str(weft_failure *e) { return weft_str_from_cstr(e->kind->name); }
+
+weft_str *weft_failure_message_str(weft_failure *e) {
+  weft_retain(e->message);
+  return e->message;
 }
 
 weft_failure *weft_failure_take(weft_frame *f) {
@@ -94,6 +98,14 @@ void weft_raise(weft_rt *rt, weft_frame *f, const weft_errkind *kind, weft_str *
   weft_failure *e = weft_failure_new(kind, msg, loc);
   e->cause = f->failure; /* the failure in flight becomes the cause */
   f->failure = e;
+}
+
+void weft_reraise(weft_rt *rt, weft_frame *f, weft_failure *e) {
+  (void)rt;
+  weft_failure *pending = f->failure;
+  weft_retain(e);
+  f->failure = e;
+  weft_failure_add_cause(e, pending);
 }
 
 void weft_raise_cstr(weft_rt *rt, weft_frame *f, const weft_errkind *kind, const char *msg,
@@ -115,6 +127,28 @@ void weft_raise_div0(weft_rt *rt, weft_frame *f, const weft_srcloc *loc) {
 
 void weft_raise_overflow(weft_rt *rt, weft_frame *f, const weft_srcloc *loc) {
   weft_raise_cstr(rt, f, &weft_kind_Error, "integer overflow", loc);
+}
+
+/* ---- shielding ---------------------------------------------------------------- */
+
+void weft_shield(weft_frame *f) {
+  if (WEFT__UNLIKELY((f->flags & WEFT_FLAG_SHIELD_MASK) == WEFT_FLAG_SHIELD_MASK))
+    weft__internal_error("shields nested too deeply");
+  f->flags++;
+}
+
+bool weft_unshield(weft_rt *rt, weft_frame *f, int32_t sub) {
+  (void)sub;
+  if (WEFT__UNLIKELY(!(f->flags & WEFT_FLAG_SHIELD_MASK)))
+    weft__internal_error("unbalanced unshield in workflow %s",
+                         f->fn && f->fn->name ? f->fn->name : "?");
+  f->flags--;
+  if ((f->flags & WEFT_FLAG_SHIELD_MASK) || !(f->flags & WEFT_FLAG_CANCEL_PENDING)) return false;
+  /* The deferred cancellation is delivered here: the frame unwinds with a
+   * Cancelled failure in flight. */
+  f->flags &= ~WEFT_FLAG_CANCEL_PENDING;
+  weft_raise_cstr(rt, f, &weft_kind_Cancelled, "cancelled", NULL);
+  return true;
 }
 
 /* ---- report ------------------------------------------------------------------ */

@@ -175,6 +175,8 @@ static weft_frame *next_turn(weft_rt *rt) {
   weft_frame *f;
   while (!(f = runq_pop(rt))) {
     if (rt->opts.virtual_time) {
+      /* DESIGN 2.8: when nothing is runnable the clock jumps to the next
+       * timer, even while I/O is pending (it was polled above). */
       if (rt->wheel.count) {
         /* Nobody can observe the clock between here and the next fired
          * timer, so stepping through lower bounds is invisible. */
@@ -204,6 +206,7 @@ static weft_frame *next_turn(weft_rt *rt) {
 }
 
 int weft_run(weft_rt *rt, weft_frame *root) {
+  if (root->status != WEFT_RUNNING) return 0;
   rt->root = root;
   clock_read(rt);
   fire_due(rt);

@@ -17,7 +17,7 @@ int64_t weft__objects_live;
 
 int64_t weft_objects_live(void) { return weft__objects_live; }
 
-static void *value_alloc(size_t size, uint16_t tag, uint16_t aux) {
+void *weft__value_alloc(size_t size, uint16_t tag, uint16_t aux) {
   weft_hdr *h = weft__xmalloc(size);
   h->rc = 1;
   h->tag = tag;
@@ -25,6 +25,7 @@ static void *value_alloc(size_t size, uint16_t tag, uint16_t aux) {
   weft__objects_live++;
   return h;
 }
+#define value_alloc weft__value_alloc
 
 void weft_retain(void *o) {
   weft_hdr *h = o;
@@ -36,56 +37,78 @@ void weft_retain(void *o) {
 
 static inline bool has_children(const weft_hdr *h) {
   return (h->tag == WEFT_TAG_LIST && h->aux) ||
-         (h->tag == WEFT_TAG_OBJ && ((const weft_obj *)h)->refmask);
+         (h->tag == WEFT_TAG_OBJ && ((const weft_obj *)h)->refmask) || h->tag == WEFT_TAG_FAILURE;
+}
+
+/* Dead containers whose children are still to be released. */
+typedef struct dead_stack {
+  weft_hdr **v, *small[32];
+  size_t n, cap;
+} dead_stack;
+
+static void free_value(weft_hdr *h) {
+  if (h->tag == WEFT_TAG_FAILURE) free(((weft_failure *)h)->attached);
+  free(h);
+  weft__objects_live--;
+}
+
+/* Drops one reference to child c of a dying value. */
+static void drop(dead_stack *s, weft_hdr *c) {
+  if (!c || c->rc == WEFT_RC_IMMORTAL || --c->rc) return;
+  if (!has_children(c)) {
+    free_value(c);
+    return;
+  }
+  if (s->n == s->cap) {
+    weft_hdr **bigger = weft__xmalloc(2 * s->cap * sizeof *bigger);
+    memcpy(bigger, s->v, s->n * sizeof *s->v);
+    if (s->v != s->small) free(s->v);
+    s->v = bigger;
+    s->cap *= 2;
+  }
+  s->v[s->n++] = c;
 }
 
 /* Frees h (rc already 0) and every child that drops to 0, iteratively: deep
- * structures (a tree built in a loop) must not overflow the C stack. Dead
- * containers whose children are still to be released wait on an explicit
- * stack. */
+ * structures (a tree built in a loop, a long cause chain) must not overflow
+ * the C stack. */
 static void destroy(weft_hdr *h) {
-  weft_hdr *small[32], **stk = small;
-  size_t n = 0, cap = 32;
+  dead_stack s;
+  s.v = s.small;
+  s.n = 0;
+  s.cap = sizeof s.small / sizeof s.small[0];
   for (;;) {
-    if (has_children(h)) {
-      uint64_t *words, mask;
-      int64_t count;
-      if (h->tag == WEFT_TAG_LIST) {
-        weft_list *l = (weft_list *)h;
-        words = l->data;
-        count = l->len;
-        mask = UINT64_MAX;
-      } else {
-        weft_obj *ob = (weft_obj *)h;
-        words = ob->fields;
-        count = h->aux < 64 ? h->aux : 64;
-        mask = ob->refmask;
-      }
-      for (int64_t i = 0; i < count; i++) {
-        if (!(h->tag == WEFT_TAG_LIST || (mask >> i) & 1)) continue;
-        weft_hdr *c = (weft_hdr *)(uintptr_t)words[i];
-        if (!c || c->rc == WEFT_RC_IMMORTAL || --c->rc) continue;
-        if (!has_children(c)) {
-          free(c);
-          weft__objects_live--;
-          continue;
-        }
-        if (n == cap) {
-          weft_hdr **bigger = weft__xmalloc(2 * cap * sizeof *bigger);
-          memcpy(bigger, stk, n * sizeof *stk);
-          if (stk != small) free(stk);
-          stk = bigger;
-          cap *= 2;
-        }
-        stk[n++] = c;
-      }
+    switch (h->tag) {
+    case WEFT_TAG_LIST: {
+      weft_list *l = (weft_list *)h;
+      if (h->aux)
+        for (int64_t i = 0; i < l->len; i++) drop(&s, (weft_hdr *)(uintptr_t)l->data[i]);
+      break;
     }
-    free(h);
-    weft__objects_live--;
-    if (!n) break;
-    h = stk[--n];
+    case WEFT_TAG_OBJ: {
+      weft_obj *o = (weft_obj *)h;
+      uint64_t mask = o->refmask;
+      while (mask) {
+        unsigned i = (unsigned)__builtin_ctzll(mask);
+        mask &= mask - 1;
+        drop(&s, (weft_hdr *)(uintptr_t)o->fields[i]);
+      }
+      break;
+    }
+    case WEFT_TAG_FAILURE: {
+      weft_failure *e = (weft_failure *)h;
+      drop(&s, (weft_hdr *)e->message);
+      drop(&s, (weft_hdr *)e->cause);
+      for (uint32_t i = 0; i < e->nattached; i++) drop(&s, (weft_hdr *)e->attached[i]);
+      break;
+    }
+    default: break;
+    }
+    free_value(h);
+    if (!s.n) break;
+    h = s.v[--s.n];
   }
-  if (stk != small) free(stk);
+  if (s.v != s.small) free(s.v);
 }
 
 void weft_release(void *o) {

@@ -136,8 +136,19 @@ weft_frame *weft__runq_pop(weft_rt *rt); /* for tests: next frame the scheduler 
 /* Consecutive pops from the next slot before the FIFO head gets a turn. */
 #define WEFT__NEXT_STREAK_MAX 16u
 
-/* ---- value.c ------------------------------------------------------------------ */
+/* ---- value.c / failure.c ------------------------------------------------------- */
 
 extern int64_t weft__objects_live; /* live non-immortal values + failures */
+void *weft__value_alloc(size_t size, uint16_t tag, uint16_t aux); /* rc 1, counted */
+
+struct weft_failure {
+  weft_hdr h;              /* tag WEFT_TAG_FAILURE: refcounted like any value */
+  const weft_errkind *kind;
+  weft_str *message;       /* owned, never NULL */
+  const weft_srcloc *loc;  /* static, may be NULL */
+  weft_failure *cause;     /* owned reference */
+  weft_failure **attached; /* owned array of owned references */
+  uint32_t nattached, cap;
+};
 
 #endif /* WEFT_PRIVATE_H */

@@ -183,7 +183,7 @@ void weft_rt_stats(const weft_rt *rt, weft_stats *out);
 
 #define WEFT_RC_IMMORTAL UINT32_MAX /* static literals: never counted, never freed */
 
-enum { WEFT_TAG_STR = 1, WEFT_TAG_LIST = 2, WEFT_TAG_OBJ = 3 };
+enum { WEFT_TAG_STR = 1, WEFT_TAG_LIST = 2, WEFT_TAG_OBJ = 3, WEFT_TAG_FAILURE = 4 };
 
 typedef struct weft_hdr {
   uint32_t rc;
@@ -219,7 +219,7 @@ WEFT__STATIC_ASSERT(offsetof(weft_list, data) == 16, "weft_list data at 16");
 WEFT__STATIC_ASSERT(offsetof(weft_obj, fields) == 16, "weft_obj fields at 16");
 
 void weft_retain(void *o);  /* NULL-safe, immortal-safe */
-void weft_release(void *o); /* NULL-safe, immortal-safe; frees children without recursion */
+void weft_release(void *o); /* NULL-safe, immortal-safe; frees children (also of failures) without recursion */
 
 weft_str *weft_str_new(const char *bytes, int64_t len); /* copies len bytes (bytes may be NULL if len == 0) */
 weft_str *weft_str_from_cstr(const char *s);            /* NULL -> "" */
@@ -250,13 +250,17 @@ int64_t weft_now_ms(weft_rt *rt);          /* runtime clock in ms */
 /* ---------------------------------------------------------------------------
  * Failures
  *
- * A failure is owned by exactly one place: a frame's `failure` field, another
- * failure (as cause or attachment) or a local variable of runtime code.
+ * A failure is a reference-counted heap value (weft_hdr with tag
+ * WEFT_TAG_FAILURE at offset 0), so generated code holds caught failures in
+ * variables of type `error` and retains/releases them with weft_retain and
+ * weft_release like any other reference. A frame's `failure` field owns one
+ * reference. A failure owns its message, its cause (a chain through causes,
+ * newest first) and its attachments.
  */
 
 /* Sets f->failure to a new failure. If f->failure was already set, the old
  * one becomes the new one's cause (a failure in `finally` replaces the one in
- * flight). msg is borrowed; loc may be NULL. */
+ * flight). msg is borrowed and may be NULL (empty message); loc may be NULL. */
 void weft_raise(weft_rt *rt, weft_frame *f, const weft_errkind *kind, weft_str *msg,
                 const weft_srcloc *loc);
 void weft_raise_cstr(weft_rt *rt, weft_frame *f, const weft_errkind *kind, const char *msg,
@@ -267,21 +271,31 @@ void weft_raise_index(weft_rt *rt, weft_frame *f, int64_t idx, int64_t len, cons
 void weft_raise_div0(weft_rt *rt, weft_frame *f, const weft_srcloc *loc);
 /* Error: "integer overflow" (INT64_MIN / -1) */
 void weft_raise_overflow(weft_rt *rt, weft_frame *f, const weft_srcloc *loc);
+/* `fail e`: e (borrowed) becomes f->failure again; a failure already in
+ * flight is added as its cause. */
+void weft_reraise(weft_rt *rt, weft_frame *f, weft_failure *e);
 
+/* New failure, rc 1 (msg borrowed, may be NULL; kind NULL means Error). */
 weft_failure *weft_failure_new(const weft_errkind *kind, weft_str *msg, const weft_srcloc *loc);
-void weft_failure_free(weft_failure *e); /* NULL-safe; frees cause chain and attachments */
+void weft_failure_free(weft_failure *e); /* = weft_release(e): drops one reference */
 const weft_errkind *weft_failure_kind(const weft_failure *e);
 weft_str *weft_failure_message(const weft_failure *e); /* borrowed */
 const weft_srcloc *weft_failure_loc(const weft_failure *e);
 weft_failure *weft_failure_cause(const weft_failure *e); /* borrowed, NULL if none */
-/* Sets the cause (takes ownership); an existing cause is appended at the end of
- * the new cause's chain so nothing is lost. */
-void weft_failure_set_cause(weft_failure *e, weft_failure *cause);
+/* `catch K e`: e is of kind K; kind NULL (`catch e`) matches every kind
+ * except Cancelled. e NULL never matches. */
+bool weft_failure_is(const weft_failure *e, const weft_errkind *kind);
+/* Adds cause (moved in) at the end of e's cause chain. A cause that is e
+ * itself or already linked with e's chain is dropped instead (no cycles).
+ * e NULL: cause is released. */
+void weft_failure_add_cause(weft_failure *e, weft_failure *cause);
 /* Attached failures: later failures of an `all`, failed compensations. */
-void weft_failure_attach(weft_failure *e, weft_failure *other); /* takes ownership */
+void weft_failure_attach(weft_failure *e, weft_failure *other); /* other moved in */
 uint32_t weft_failure_nattached(const weft_failure *e);
 weft_failure *weft_failure_attached(const weft_failure *e, uint32_t i); /* borrowed */
-bool weft_failure_is(const weft_failure *e, const weft_errkind *kind);
+/* e.kind and e.message as owned strings. */
+weft_str *weft_failure_kind_str(weft_failure *e);
+weft_str *weft_failure_message_str(weft_failure *e);
 /* Moves f->failure out (f->failure becomes NULL); the caller owns the result. */
 weft_failure *weft_failure_take(weft_frame *f);
 /* Writes the report printed for an uncaught failure in main:
@@ -289,9 +303,22 @@ weft_failure *weft_failure_take(weft_frame *f);
  *     at <file>:<line>:<col> in workflow <func>
  *   caused by: <Kind>: <message>
  *     at ...
- *   also failed: <Kind>: <message>      (attached failures, indented chains)
- */
+ *     also failed: <Kind>: <message>      (attachments, indented with their chains)
+ * ": <message>" is left out when the message is empty, the "at" line when
+ * there is no location. */
 void weft_failure_report(const weft_failure *e, FILE *out);
+
+/* ---------------------------------------------------------------------------
+ * Shielding: `finally` blocks and compensations run shielded, i.e. a
+ * cancellation arriving meanwhile is deferred (WEFT_FLAG_CANCEL_PENDING)
+ * until the outermost shield ends. Shields nest (depth in the low 16 bits of
+ * f->flags). weft_unshield returns true when a deferred cancellation is
+ * delivered at this point (`sub` is reserved, currently ignored).
+ */
+#define WEFT_FLAG_SHIELD_MASK 0x0000ffffu
+#define WEFT_FLAG_CANCEL_PENDING 0x40000000u
+void weft_shield(weft_frame *f);
+bool weft_unshield(weft_rt *rt, weft_frame *f, int32_t sub);
 
 /* ---------------------------------------------------------------------------
  * Entry point. weftc emits:

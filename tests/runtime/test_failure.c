@@ -1,5 +1,6 @@
 /* test_failure.c -- raising, cause chains, attachments, reports. */
 #include "test_util.h"
+#include "weft_private.h"
 
 TEST_LIT(lit_boom, "boom");
 
@@ -105,15 +106,16 @@ static void test_cause_chain(void **state) {
   weft_rt_free(rt);
 }
 
-static void test_set_cause_and_attach(void **state) {
+static void test_add_cause_and_attach(void **state) {
   (void)state;
   weft_failure *top = weft_failure_new(&weft_kind_CompensationFailed, NULL, NULL);
   weft_failure *orig = weft_failure_new(&kind_Payment, lit_boom, &loc_a);
-  weft_failure *old_cause = weft_failure_new(&weft_kind_Error, NULL, &loc_b);
-  weft_failure_set_cause(top, old_cause);
-  weft_failure_set_cause(top, orig); /* existing cause moves behind orig */
+  weft_failure *older = weft_failure_new(&weft_kind_Error, NULL, &loc_b);
+  weft_failure_add_cause(top, orig);
+  weft_failure_add_cause(top, older); /* appended at the end of the chain */
   assert_ptr_equal(weft_failure_cause(top), orig);
-  assert_ptr_equal(weft_failure_cause(orig), old_cause);
+  assert_ptr_equal(weft_failure_cause(orig), older);
+  assert_null(weft_failure_cause(older));
   for (int i = 0; i < 6; i++) { /* grows the attachment array */
     weft_str *m = weft_str_from_int(i);
     weft_failure_attach(top, weft_failure_new(&weft_kind_ActivityFailed, m, NULL));
@@ -138,6 +140,146 @@ static void test_set_cause_and_attach(void **state) {
                       "  also failed: ActivityFailed: 5\n");
   free(text);
   weft_failure_free(top);
+}
+
+/* add_cause never builds a cycle, and drops (releases) a redundant cause. */
+static void test_add_cause_no_cycles(void **state) {
+  (void)state;
+  weft_failure *a = weft_failure_new(NULL, lit_boom, NULL);
+  weft_failure *b = weft_failure_new(NULL, NULL, NULL);
+  weft_retain(b);
+  weft_failure_add_cause(a, b); /* a -> b (moved one ref of b) */
+  weft_retain(a);
+  weft_failure_add_cause(b, a); /* b -> a would close a loop: dropped */
+  assert_null(weft_failure_cause(b));
+  weft_retain(b);
+  weft_failure_add_cause(a, b); /* already in a's chain: dropped */
+  weft_retain(a);
+  weft_failure_add_cause(a, a);
+  assert_int_equal(a->h.rc, 1);
+  assert_int_equal(b->h.rc, 2);
+  weft_failure_add_cause(NULL, b); /* nowhere to put it: released */
+  weft_failure_add_cause(a, NULL);
+  assert_int_equal(weft_objects_live(), base_objects + 3); /* a, b and b's empty message */
+  weft_release(a);
+}
+
+/* Failures are ordinary refcounted values: shared through variables,
+ * stored in lists and records, released with their owners. */
+static void test_failure_is_a_value(void **state) {
+  (void)state;
+  weft_failure *e = weft_failure_new(&kind_Payment, lit_boom, &loc_a);
+  assert_int_equal(e->h.tag, WEFT_TAG_FAILURE);
+  assert_int_equal(e->h.rc, 1);
+  weft_list *l = weft_list_new(2, 1);
+  weft_retain(e);
+  l->data[0] = (uint64_t)(uintptr_t)e;
+  weft_obj *rec = weft_obj_new(2, 0x2);
+  weft_retain(e);
+  rec->fields[1] = (uint64_t)(uintptr_t)e;
+  weft_release(e); /* ours */
+  weft_release(l);
+  assert_int_equal(e->h.rc, 1);
+  weft_str *k = weft_failure_kind_str(e), *m = weft_failure_message_str(e);
+  assert_str(k, "PaymentDeclined");
+  assert_ptr_equal(m, lit_boom);
+  weft_release(k);
+  weft_release(m);
+  weft_release(rec);
+}
+
+static void test_failure_is(void **state) {
+  (void)state;
+  weft_failure *p = weft_failure_new(&kind_Payment, NULL, NULL);
+  weft_failure *c = weft_failure_new(&weft_kind_Cancelled, NULL, NULL);
+  assert_true(weft_failure_is(p, &kind_Payment));
+  assert_false(weft_failure_is(p, &weft_kind_Error));
+  assert_true(weft_failure_is(p, NULL));  /* catch e: any kind ... */
+  assert_false(weft_failure_is(c, NULL)); /* ... but never cancellation */
+  assert_true(weft_failure_is(c, &weft_kind_Cancelled));
+  assert_false(weft_failure_is(NULL, NULL));
+  assert_false(weft_failure_is(NULL, &weft_kind_Error));
+  weft_release(p);
+  weft_release(c);
+}
+
+/* catch e { fail e }, and `fail e` inside a finally while another failure is
+ * in flight. */
+static void test_reraise(void **state) {
+  (void)state;
+  weft_rt *rt = virtual_rt();
+  weft_frame *f = weft_frame_alloc(rt, 64);
+  weft_raise(rt, f, &kind_Payment, lit_boom, &loc_a);
+  weft_failure *e = weft_failure_take(f); /* the catch variable owns it */
+  weft_reraise(rt, f, e);
+  assert_ptr_equal(f->failure, e);
+  assert_int_equal(e->h.rc, 2);
+  weft_raise_cstr(rt, f, &weft_kind_Timeout, "in finally", &loc_b); /* e becomes the cause */
+  weft_failure *t = f->failure;
+  assert_ptr_equal(weft_failure_cause(t), e);
+  assert_int_equal(e->h.rc, 2);
+  /* `fail e` with t in flight: t's chain already holds e, so linking t after
+   * e would be a cycle; t is dropped and e is in flight again. */
+  weft_reraise(rt, f, e);
+  assert_ptr_equal(f->failure, e);
+  assert_null(weft_failure_cause(e));
+  assert_int_equal(e->h.rc, 2); /* catch variable + frame */
+  weft_failure_free(weft_failure_take(f));
+  /* An unrelated failure in flight is appended to e's chain. */
+  weft_raise_cstr(rt, f, &weft_kind_Error, "cleanup failed", &loc_b);
+  weft_failure *x = f->failure;
+  weft_reraise(rt, f, e);
+  assert_ptr_equal(f->failure, e);
+  assert_ptr_equal(weft_failure_cause(e), x);
+  char *text = report(f->failure);
+  assert_string_equal(text,
+                      "error: PaymentDeclined: boom\n"
+                      "  at app.weft:3:5 in workflow main\n"
+                      "caused by: Error: cleanup failed\n"
+                      "  at lib.weft:10:1 in workflow helper\n");
+  free(text);
+  weft_release(e);
+  weft_failure_free(weft_failure_take(f));
+  weft_frame_free(rt, f);
+  weft_rt_free(rt);
+}
+
+static void test_shield(void **state) {
+  (void)state;
+  weft_rt *rt = virtual_rt();
+  weft_frame *f = weft_frame_alloc(rt, 64);
+  weft_shield(f);
+  weft_shield(f);
+  assert_int_equal(f->flags & WEFT_FLAG_SHIELD_MASK, 2);
+  f->flags |= WEFT_FLAG_CANCEL_PENDING; /* a cancellation arrived meanwhile */
+  assert_false(weft_unshield(rt, f, 0)); /* still shielded */
+  assert_null(f->failure);
+  assert_true(weft_unshield(rt, f, 0)); /* delivered now */
+  assert_int_equal(f->flags, 0);
+  assert_true(weft_failure_is(f->failure, &weft_kind_Cancelled));
+  weft_failure_free(weft_failure_take(f));
+  weft_shield(f);
+  assert_false(weft_unshield(rt, f, 1));
+  weft_frame_free(rt, f);
+  weft_rt_free(rt);
+}
+
+static int unbalanced_child(void *arg) {
+  (void)arg;
+  static const weft_fninfo info = {NULL, 64, 0, "cleanup", "t.weft"};
+  weft_rt *rt = virtual_rt();
+  weft_frame *f = weft_frame_alloc(rt, 64);
+  f->fn = &info;
+  weft_unshield(rt, f, 0);
+  return 0;
+}
+
+static void test_unbalanced_unshield(void **state) {
+  (void)state;
+  char *out;
+  assert_int_equal(run_child(unbalanced_child, NULL, &out), WEFT_EXIT_INTERNAL);
+  assert_string_equal(out, "weft: internal error: unbalanced unshield in workflow cleanup\n");
+  free(out);
 }
 
 /* A long chain (a loop replacing failures) is freed iteratively. */
@@ -185,7 +327,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_raise, setup, teardown),
       cmocka_unit_test_setup_teardown(test_builtin_raises, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cause_chain, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_set_cause_and_attach, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_add_cause_and_attach, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_add_cause_no_cycles, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failure_is_a_value, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failure_is, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reraise, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_shield, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unbalanced_unshield, setup, teardown),
       cmocka_unit_test_setup_teardown(test_long_chain, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failed_without_failure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kind_names, setup, teardown),
