@@ -691,7 +691,11 @@ static void res_stmt(Node *n) {
   case N_TRY:
     res_block(n->body);
     for (Node *c = n->args; c; c = c->next) {
-      if (c->sval) c->decl = res_error_kind(c->sval, word_after(c->loc, c->sval));
+      if (c->sval) {
+        Loc kl = c->lhs ? c->lhs->loc : word_after(c->loc, c->sval);
+        c->decl = res_error_kind(c->sval, kl);
+        if (c->lhs) c->lhs->decl = c->decl;
+      }
       push_scope();
       if (c->name) c->sym = declare(c->name, pick(c->name_loc, word_after(c->loc, c->name)), SK_CATCH);
       res_block(c->body);

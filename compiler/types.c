@@ -1117,7 +1117,7 @@ static void check_stmt(Node *n) {
     check_block(n->body);
     for (Node *c = n->args; c; c = c->next) {
       if (c->decl && c->decl->module < 0 && !strcmp(c->decl->name, "Cancelled"))
-        diag_error(word_after(c->loc, c->sval), "Cancelled cannot be caught: cancellation always unwinds; use finally");
+        diag_error(c->lhs ? c->lhs->loc : word_after(c->loc, c->sval), "Cancelled cannot be caught: cancellation always unwinds; use finally");
       if (c->sym) c->sym->type = ty_error;
       check_block(c->body);
     }
