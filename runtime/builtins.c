@@ -6,6 +6,8 @@
  */
 #include "weft_private.h"
 
+#include <string.h>
+
 void weft_print(weft_rt *rt, weft_str *s) {
   (void)rt;
   fwrite(s->data, 1, (size_t)s->len, stdout);
@@ -15,8 +17,18 @@ void weft_print(weft_rt *rt, weft_str *s) {
 void weft_log(weft_rt *rt, weft_str *s) {
   (void)rt;
   fflush(stdout);
-  fwrite(s->data, 1, (size_t)s->len, stderr);
-  putc('\n', stderr);
+  /* stderr is unbuffered: write line and newline at once when it fits, so
+   * lines from concurrent processes sharing the stream do not interleave. */
+  char buf[1024];
+  size_t n = (size_t)s->len;
+  if (n < sizeof buf) {
+    memcpy(buf, s->data, n);
+    buf[n] = '\n';
+    fwrite(buf, 1, n + 1, stderr);
+  } else {
+    fwrite(s->data, 1, n, stderr);
+    putc('\n', stderr);
+  }
 }
 
 int64_t weft_now_ms(weft_rt *rt) { return (int64_t)(rt->now_us / 1000); }

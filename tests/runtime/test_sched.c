@@ -379,6 +379,42 @@ static int propagating_child(void *arg) {
   return weft_main(1, argv, &caller_info, 0);
 }
 
+/* print/log: byte-exact (embedded NUL), newline added, long lines intact,
+ * program order kept across the two streams. */
+static int print_log_child(void *arg) {
+  (void)arg;
+  weft_rt *rt = virtual_rt();
+  weft_str *nul = weft_str_new("a\0b", 3);
+  char *big = malloc(5001);
+  memset(big, 'x', 5000);
+  big[5000] = '\0';
+  weft_str *long_line = weft_str_from_cstr(big);
+  weft_print(rt, nul);
+  weft_log(rt, long_line);
+  weft_print(rt, long_line);
+  weft_log(rt, nul);
+  weft_release(nul);
+  weft_release(long_line);
+  free(big);
+  weft_rt_free(rt);
+  return 0;
+}
+
+static void test_print_log(void **state) {
+  (void)state;
+  char *out;
+  assert_int_equal(run_child(print_log_child, NULL, &out), 0);
+  /* out is NUL-terminated by run_child, so compare piecewise */
+  assert_memory_equal(out, "a\0b\n", 4);
+  for (int rep = 0; rep < 2; rep++) {
+    const char *line = out + 4 + rep * 5001;
+    for (int i = 0; i < 5000; i++) assert_int_equal(line[i], 'x');
+    assert_int_equal(line[5000], '\n');
+  }
+  assert_memory_equal(out + 4 + 2 * 5001, "a\0b\n", 5);
+  free(out);
+}
+
 static void test_main_unit(void **state) {
   (void)state;
   char *out;
@@ -611,6 +647,7 @@ int main(void) {
       cmocka_unit_test(test_failure_propagation),
       cmocka_unit_test(test_main_exit_codes),
       cmocka_unit_test(test_main_failure_report),
+      cmocka_unit_test(test_print_log),
       cmocka_unit_test(test_main_unit),
       cmocka_unit_test(test_main_args),
       cmocka_unit_test(test_main_deadlock),
