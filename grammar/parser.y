@@ -545,6 +545,8 @@ stmt
   | "var" IDENT opt_texpr "=" expr      { $$ = mk_let(lx, true, $2, @2, $3, $5, @$); }
   | "let" "(" idlist ")" "=" expr
       { $$ = mk_let(lx, false, NULL, @3, NULL, $6, @$); $$->pats = $3.head; $$ = fin(lx, $$); }
+  | "let" "(" idlist "," ")" "=" expr
+      { $$ = mk_let(lx, false, NULL, @3, NULL, $7, @$); $$->pats = $3.head; $$ = fin(lx, $$); }
   | IDENT "=" expr
       { $$ = mk(N_ASSIGN, @$); $$->lhs = mk_ident($1, @1); $$->rhs = $3; $$ = fin(lx, $$); }
   | if_stmt
