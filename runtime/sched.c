@@ -71,7 +71,7 @@ struct uv_loop_s *weft_rt_loop(weft_rt *rt) { return &rt->loop; }
 
 void weft_rt_stats(const weft_rt *rt, weft_stats *out) {
   out->frames_alloc = rt->pool.frames_alloc;
-  out->frames_live = rt->pool.frames_live;
+  out->frames_live = rt->pool.frames_alloc - rt->pool.frames_freed;
   out->objects_live = weft__objects_live;
   out->timers_fired = rt->timers_fired;
   out->timers_armed = rt->wheel.count;

@@ -59,7 +59,10 @@ typedef struct weft__frame_pool {
   weft__chunk *chunks;              /* every chunk, freed by weft__pool_destroy */
   size_t next_chunk;                /* size of the next chunk (grows geometrically) */
   weft__bigframe *big;              /* live malloc'd frames (> WEFT_FRAME_POOL_MAX), doubly linked */
-  uint64_t frames_alloc, frames_live;
+  /* live = alloc - freed: one counter per path (two adjacent counters both
+   * bumped on alloc get vectorised into a load that stalls on the free
+   * path's store) */
+  uint64_t frames_alloc, frames_freed;
 } weft__frame_pool;
 
 void weft__pool_init(weft__frame_pool *p);
