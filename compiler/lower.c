@@ -819,32 +819,64 @@ IrFunc *low_workflow(Decl *wf) {
 /* ---------------------------------------------------------------- support check */
 
 static bool supported_ok;
+/* try/fail/compensate need the runtime's failure and compensation support */
+static const bool saga_supported = false;
 
 static void unsupported(Loc loc, const char *what) {
   diag_error(loc, "%s is not supported yet", what);
   supported_ok = false;
 }
 
+/* Does control never continue past statement s? (return/fail/break/continue,
+ * or an if/else or block all of whose paths end so.) */
+static bool stmt_ends(Node *s) {
+  switch (s->kind) {
+  case N_RETURN:
+  case N_FAIL:
+  case N_BREAK:
+  case N_CONTINUE:
+    return true;
+  case N_BLOCK:
+    for (Node *k = s->body; k; k = k->next)
+      if (stmt_ends(k))
+        return true;
+    return false;
+  case N_IF:
+    return s->els && stmt_ends(s->then) && stmt_ends(s->els);
+  default:
+    return false;
+  }
+}
+
+/* One warning per block: the first statement that cannot run. */
+static void check_unreachable(Node *block) {
+  for (Node *s = block->body; s && s->next; s = s->next) {
+    if (stmt_ends(s)) {
+      diag_warning(s->next->loc, "unreachable code");
+      diag_note(s->loc, "any code following this statement is unreachable");
+      return;
+    }
+  }
+}
+
 static void check_node(Node *n) {
   for (; n; n = n->next) {
+    if (n->kind == N_BLOCK)
+      check_unreachable(n);
     switch (n->kind) {
-    case N_TRY: unsupported(n->loc, "'try'"); break;
-    case N_FAIL: unsupported(n->loc, "'fail'"); break;
+    case N_TRY: if (!saga_supported) unsupported(n->loc, "'try'"); break;
+    case N_FAIL: if (!saga_supported) unsupported(n->loc, "'fail'"); break;
     case N_ALL: unsupported(n->loc, n->ival ? "'all settle'" : "'all'"); break;
     case N_ALL_FOR: unsupported(n->loc, "'all for'"); break;
     case N_RACE: unsupported(n->loc, "'race'"); break;
     case N_YIELD:
       if (n->rhs)
         unsupported(n->rhs->loc, "'timeout'");
-      if (n->comp)
+      if (n->comp && !saga_supported)
         unsupported(n->comp->loc, "'compensate'");
       if (n->lhs && n->lhs->kind == N_CALL && n->lhs->decl &&
           n->lhs->decl->kind == D_ACTIVITY)
         unsupported(n->lhs->loc, "calling an activity");
-      break;
-    case N_FIELD:
-      if (n->lhs && n->lhs->type && n->lhs->type->kind == TY_ERROR)
-        unsupported(n->loc, "reading a failure's fields");
       break;
     default: break;
     }
