@@ -876,20 +876,36 @@ static bool is_operator_sym(yysymbol_kind_t k) {
 
 /* "if" / "while" / "for" when the parser stands right after a condition or
  * iterable (only expression pieces above that keyword on the stack). */
+static bool expr_piece(yysymbol_kind_t s) {
+  switch (s) {
+  case YYSYMBOL_IDENT: case YYSYMBOL_INT: case YYSYMBOL_FLOAT: case YYSYMBOL_STR:
+  case YYSYMBOL_DURATION: case YYSYMBOL_KW_TRUE: case YYSYMBOL_KW_FALSE:
+  case YYSYMBOL_PLUS: case YYSYMBOL_MINUS: case YYSYMBOL_STAR: case YYSYMBOL_SLASH:
+  case YYSYMBOL_PERCENT: case YYSYMBOL_EQ: case YYSYMBOL_NE: case YYSYMBOL_LT:
+  case YYSYMBOL_LE: case YYSYMBOL_GT: case YYSYMBOL_GE: case YYSYMBOL_ANDAND:
+  case YYSYMBOL_OROR: case YYSYMBOL_BANG: case YYSYMBOL_DOT: case YYSYMBOL_DOTDOT:
+  case YYSYMBOL_KW_YIELD: case YYSYMBOL_KW_TIMEOUT: case YYSYMBOL_KW_COMPENSATE:
+  case YYSYMBOL_expr_nb: case YYSYMBOL_unary_nb: case YYSYMBOL_postfix_nb: case YYSYMBOL_atom:
+  case YYSYMBOL_yield_nb: case YYSYMBOL_effect_nb: case YYSYMBOL_effect_common:
+  case YYSYMBOL_opt_timeout_nb: case YYSYMBOL_tunary_nb: case YYSYMBOL_opt_comp_nb:
+  case YYSYMBOL_iter_nb:
+    return true;
+  default:
+    return false;
+  }
+}
+
 static const char *cond_context(const yypcontext_t *ctx) {
   const yy_state_t *p = ctx->yyssp;
-  for (int i = 0; i < 256 && *p != 0; i++, p--) {
+  for (int i = 0; i < 512 && *p != 0; i++, p--) {
     yysymbol_kind_t s = (yysymbol_kind_t)yystos[*p];
+    if (expr_piece(s)) continue;
+    if (i == 0) return NULL; /* nothing of a condition yet */
     switch (s) {
     case YYSYMBOL_KW_IF: return "if condition";
     case YYSYMBOL_KW_WHILE: return "while condition";
     case YYSYMBOL_KW_IN: return "for loop iterable";
-    case YYSYMBOL_LBRACE: case YYSYMBOL_RBRACE: case YYSYMBOL_SEMI: case YYSYMBOL_LPAREN:
-    case YYSYMBOL_LBRACKET: case YYSYMBOL_stmts: case YYSYMBOL_items: case YYSYMBOL_COMMA:
-    case YYSYMBOL_ASSIGN: case YYSYMBOL_KW_RETURN: case YYSYMBOL_KW_FAIL:
-      return NULL;
-    default:
-      break;
+    default: return NULL;
     }
   }
   return NULL;
@@ -932,6 +948,13 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, Lexer *lx) {
     return 0;
   }
 
+  bool cmp = la == YYSYMBOL_EQ || la == YYSYMBOL_NE || la == YYSYMBOL_LT || la == YYSYMBOL_LE ||
+             la == YYSYMBOL_GT || la == YYSYMBOL_GE;
+  if (cmp && !has_sym(exp, ne, la)) {
+    diag_error(loc, "comparison operators cannot be chained, found %s", found);
+    diag_note_plain("combine the comparisons with '&&', as in 'a < b && b < c'");
+    return 0;
+  }
   if (bare_record_in_cond(ctx, la)) {
     diag_error(loc, "expected newline or ';', found %s", found);
     diag_note_plain("a record literal is not allowed directly in a condition or loop iterable; "
@@ -943,7 +966,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, Lexer *lx) {
   if (has_sym(exp, ne, YYSYMBOL_LBRACE) && la != YYSYMBOL_LBRACE && (cc = cond_context(ctx))) {
     diag_error(loc, "expected '{' after %s, found %s", cc, found);
     if (la == YYSYMBOL_SEMI && lx->last.is_auto)
-      diag_note_plain("the '{' must be on the same line as the condition");
+      diag_note_plain("the '{' must be on the same line as the %s", cc);
     return 0;
   }
   if (has_sym(exp, ne, YYSYMBOL_KW_WORKFLOW)) {
