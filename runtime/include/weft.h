@@ -125,8 +125,9 @@ bool weft_timer_armed(const weft_timer *t);
 int64_t weft_timer_next_expiry(weft_rt *rt);
 
 /* Run queue. Two entry points, both deterministic:
- *  - weft_ready: the "next" slot (LIFO-first): f runs as soon as the current
- *    frame yields back to the scheduler. If the slot was taken, its previous
+ *  - weft_ready: the "next" slot (LIFO-first): f is the next frame the
+ *    scheduler picks when the running chain of frames returns NULL. If the
+ *    slot was taken, its previous
  *    occupant moves to the FIFO tail. Used for wake-ups that continue the
  *    current line of work (depth-first locality).
  *  - weft_ready_fifo: appended to the FIFO tail. Used for timers (in
@@ -152,7 +153,8 @@ void weft_rt_options_from_env(weft_rt_options *o);
 weft_rt *weft_rt_new(const weft_rt_options *o); /* o == NULL: all off (real time) */
 void weft_rt_free(weft_rt *rt);                 /* frees every frame, timer state and the loop */
 
-/* Runs until root finishes. Returns 0 when root->status != WEFT_RUNNING, or
+/* Runs root (not on the run queue) and everything it wakes until root
+ * finishes. Returns 0 when root->status != WEFT_RUNNING, or
  * WEFT_EXIT_INTERNAL after reporting a deadlock (nothing runnable, no timer
  * armed, no libuv handle active). The caller still owns (and frees) root. */
 int weft_run(weft_rt *rt, weft_frame *root);

@@ -211,6 +211,58 @@ static void test_sleep_real(void **state) {
   weft_rt_free(rt);
 }
 
+/* ---- an activity completing from a libuv callback ---------------------------------------
+ * The frame parks with no runtime timer; a libuv timer standing in for I/O
+ * wakes it with weft_ready. The active handle keeps the runtime waiting (no
+ * deadlock report), in real and in virtual time. */
+
+typedef struct act_frame {
+  weft_frame h;
+  uv_timer_t io;
+  int64_t woke_ms;
+  weft_rt *rt;
+} act_frame;
+
+static void io_closed(uv_handle_t *h) { (void)h; }
+static void io_done(uv_timer_t *t) {
+  act_frame *a = t->data;
+  uv_close((uv_handle_t *)t, io_closed);
+  weft_ready(a->rt, &a->h);
+}
+
+static weft_frame *act_resume(weft_rt *rt, weft_frame *f) {
+  act_frame *a = (act_frame *)f;
+  if (f->state == 0) {
+    f->state = 1;
+    a->rt = rt;
+    uv_timer_init(weft_rt_loop(rt), &a->io);
+    a->io.data = a;
+    uv_timer_start(&a->io, io_done, 5, 0);
+    return NULL;
+  }
+  a->woke_ms = weft_now_ms(rt);
+  return weft_done(rt, f);
+}
+static const weft_fninfo act_info = {act_resume, sizeof(act_frame), 0, "main", "app.weft"};
+
+static void test_libuv_activity(void **state) {
+  (void)state;
+  for (int virt = 0; virt < 2; virt++) {
+    weft_rt_options o = {.virtual_time = virt};
+    weft_rt *rt = weft_rt_new(&o);
+    act_frame *a = weft_frame_alloc(rt, sizeof *a);
+    a->h.fn = &act_info;
+    uint64_t t0 = uv_hrtime();
+    int64_t start_ms = weft_now_ms(rt);
+    assert_int_equal(weft_run(rt, &a->h), 0);
+    assert_int_equal(a->h.status, WEFT_DONE);
+    assert_true(uv_hrtime() - t0 >= 4000000ull); /* really waited for the "I/O" */
+    if (virt) assert_int_equal(a->woke_ms, 0);     /* the virtual clock does not follow I/O */
+    else assert_true(a->woke_ms - start_ms >= 4);
+    weft_rt_free(rt); /* runs the close callback before a's memory goes away */
+  }
+}
+
 /* ---- failures ----------------------------------------------------------------------------- */
 
 typedef struct failing_frame { /* workflow child() -> int { fail Error("boom") } */
@@ -644,6 +696,7 @@ int main(void) {
       cmocka_unit_test(test_deep_recursion),
       cmocka_unit_test(test_sleep_virtual),
       cmocka_unit_test(test_sleep_real),
+      cmocka_unit_test(test_libuv_activity),
       cmocka_unit_test(test_failure_propagation),
       cmocka_unit_test(test_main_exit_codes),
       cmocka_unit_test(test_main_failure_report),
