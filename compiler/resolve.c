@@ -267,7 +267,8 @@ static void suggest(const char *name, bool locals, bool globals, bool fns, bool 
     }
   if (fns)
     for (int i = 0; i < N_BUILTIN_FNS; i++) vec_push(&c, (void *)builtin_fns[i].name);
-  const char *best = diag_closest(name, (const char **)c.data, c.len);
+  /* one- and two-letter names are too short for a meaningful suggestion */
+  const char *best = strlen(name) >= 3 ? diag_closest(name, (const char **)c.data, c.len) : NULL;
   if (best && strcmp(best, name)) diag_note_plain("did you mean '%s'?", best);
 }
 
@@ -849,6 +850,8 @@ Program *res_program(SrcFile *root) {
       } else if (prev) {
         diag_error(nl, "redefinition of '%s'", d->name);
         diag_note(pick(prev->name_loc, prev->loc), "previously declared here");
+      } else if (d->kind == D_TYPE && is_builtin_type(d->name)) {
+        diag_error(nl, "'%s' is a built-in type and cannot be redeclared", d->name);
       } else if (builtin_fn(d->name)) {
         diag_error(nl, "'%s' is a built-in function and cannot be redeclared", d->name);
       } else if (is_builtin_type(d->name)) {

@@ -257,6 +257,19 @@ static Type *resolve_texpr(TypeExpr *te) {
       return ty_invalid;
     }
   diag_error(te->loc, "unknown type '%s'", n);
+  /* names other languages use */
+  static const char *aliases[][2] = {
+      {"string", "str"},  {"String", "str"},     {"Str", "str"},       {"Int", "int"},
+      {"integer", "int"}, {"i64", "int"},        {"long", "int"},      {"Bool", "bool"},
+      {"boolean", "bool"}, {"Float", "float"},   {"double", "float"},  {"f64", "float"},
+      {"Duration", "duration"}, {"void", "unit"}, {"Unit", "unit"},    {"List", "list[T]"},
+      {"array", "list[T]"}, {"Vec", "list[T]"},
+  };
+  for (int i = 0; i < (int)(sizeof aliases / sizeof *aliases); i++)
+    if (!strcmp(n, aliases[i][0])) {
+      diag_note_plain("did you mean '%s'?", aliases[i][1]);
+      return ty_invalid;
+    }
   Vec c = {0};
   for (int i = 0; i < (int)(sizeof scalar_names / sizeof *scalar_names); i++) vec_push(&c, (void *)scalar_names[i]);
   for (int i = 0; i < prog->decls.len; i++) {
@@ -742,6 +755,7 @@ static Type *check_list(Node *n, Type *expected) {
   if (want && is_bad(want)) want = NULL;
   if (!n->args) {
     if (want || (expected && expected->kind == TY_LIST)) return expected;
+    if (expected && is_bad(expected)) return ty_invalid; /* the expectation was already reported */
     if (expected && !is_bad(expected)) {
       diag_error(n->loc, "mismatched types: expected %s, found a list", ty_name(expected));
       return ty_invalid;
@@ -766,6 +780,9 @@ static Type *check_list(Node *n, Type *expected) {
     if (!compat(el, t)) {
       mismatch(a->loc, el, t);
       if (first) diag_note(first->loc, "the list's element type is %s because of its first element", ty_name(el));
+      /* one report per list literal: check the rest without an expectation */
+      for (a = a->next; a; a = a->next) check(a, el);
+      break;
     }
   }
   return ty_list(el);
