@@ -517,7 +517,7 @@ static Type *check_call(Node *n, bool as_effect) {
     t = ty_invalid;
   }
   if (n->lhs) set(n->lhs, t);
-  return t;
+  return set(n, t);
 }
 
 static bool is_effect_call(Node *n) {
@@ -1136,6 +1136,7 @@ static void check_stmt(Node *n) {
       if (c->decl && c->decl->module < 0 && !strcmp(c->decl->name, "Cancelled"))
         diag_error(c->lhs ? c->lhs->loc : word_after(c->loc, c->sval), "Cancelled cannot be caught: cancellation always unwinds; use finally");
       if (c->sym) c->sym->type = ty_error;
+      if (c->lhs) set(c->lhs, ty_error); /* the kind's name */
       check_block(c->body);
     }
     if (n->els) check_block(n->els);
