@@ -25,6 +25,7 @@
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -116,6 +117,34 @@ static LLVMValueRef call_rt(RtFn id, LLVMValueRef *args, int n) {
 
 #define CALL(id, ...) call_rt(id, (LLVMValueRef[]){__VA_ARGS__}, \
                               sizeof((LLVMValueRef[]){__VA_ARGS__}) / sizeof(LLVMValueRef))
+
+/* ---------------------------------------------------------------- debug info (-g) */
+
+/* DWARF line tables point into the .weft sources: gdb steps Weft code, and a
+ * crash backtrace names workflow lines. Locals are not described yet. */
+static LLVMDIBuilderRef DIB;
+static LLVMMetadataRef *di_files; /* per SrcFile id */
+static LLVMMetadataRef di_scope;  /* subprogram of the function being generated */
+
+static LLVMMetadataRef di_file(int id) {
+  if (id < 0)
+    id = 0;
+  if (!di_files[id]) {
+    const char *path = src_get(id)->path;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char *dir = slash ? ar_strndup(path, (size_t)(slash - path)) : ".";
+    di_files[id] = LLVMDIBuilderCreateFile(DIB, base, strlen(base), dir, strlen(dir));
+  }
+  return di_files[id];
+}
+
+static void di_at(Loc loc) {
+  if (!DIB || !di_scope || loc.line <= 0)
+    return;
+  LLVMMetadataRef l = LLVMDIBuilderCreateDebugLocation(C, (unsigned)loc.line, (unsigned)loc.col, di_scope, NULL);
+  LLVMSetCurrentDebugLocation2(B, l);
+}
 
 /* ---------------------------------------------------------------- constants */
 
@@ -759,6 +788,17 @@ static void define_workflow(Wf *w) {
   LLVMSetValueName2(v_rt, "rt", 2);
   LLVMSetValueName2(v_f, "f", 1);
 
+  di_scope = NULL;
+  if (DIB) {
+    Decl *d = F->decl;
+    LLVMMetadataRef file = di_file(d->module);
+    LLVMMetadataRef sty = LLVMDIBuilderCreateSubroutineType(DIB, file, NULL, 0, LLVMDIFlagZero);
+    const char *lname = LLVMGetValueName2(fn_val, &(size_t){0});
+    di_scope = LLVMDIBuilderCreateFunction(DIB, file, F->name, strlen(F->name), lname, strlen(lname), file,
+                                           (unsigned)d->loc.line, sty, 1, 1, (unsigned)d->loc.line,
+                                           LLVMDIFlagZero, 0);
+    LLVMSetSubprogram(fn_val, di_scope);
+  }
   LLVMBasicBlockRef entry = new_bb("entry");
   bbs = ar_alloc(sizeof(LLVMBasicBlockRef) * F->blocks.len);
   for (int i = 0; i < F->blocks.len; i++)
@@ -772,6 +812,7 @@ static void define_workflow(Wf *w) {
 
   /* entry: addresses of vars, null-initialised reference locals, dispatch */
   LLVMPositionBuilderAtEnd(B, entry);
+  di_at(F->decl->loc);
   addr = ar_alloc(sizeof(LLVMValueRef) * (F->vars.len + 1));
   for (int v = 0; v < F->vars.len; v++) {
     IrVar *x = ir_var(F, v);
@@ -794,8 +835,12 @@ static void define_workflow(Wf *w) {
   for (int i = 0; i < F->blocks.len; i++) {
     IrBlock *b = ir_block(F, i);
     LLVMPositionBuilderAtEnd(B, bbs[i]);
-    for (int k = 0; k < b->insts.len; k++)
-      gen_inst(b->insts.data[k]);
+    for (int k = 0; k < b->insts.len; k++) {
+      IrInst *in = b->insts.data[k];
+      di_at(in->loc);
+      gen_inst(in);
+    }
+    di_at(b->term.loc);
     switch (b->term.op) {
     case T_JUMP: LLVMBuildBr(B, bbs[b->succ[0]]); break;
     case T_BRANCH: LLVMBuildCondBr(B, load_var(b->term.a), bbs[b->succ[0]], bbs[b->succ[1]]); break;
@@ -846,6 +891,8 @@ static void define_main(Decl *main_decl) {
   Wf *w = wf_of(main_decl);
   LLVMTypeRef mty = LLVMFunctionType(t_i32, (LLVMTypeRef[]){t_i32, t_ptr}, 2, 0);
   LLVMValueRef m = LLVMAddFunction(M, "main", mty);
+  LLVMSetCurrentDebugLocation2(B, NULL);
+  di_scope = NULL;
   LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, m, "entry"));
   uint32_t flags = 0;
   if (main_decl->ret && main_decl->ret->kind == TY_INT)
@@ -952,6 +999,19 @@ bool cg_program(Program *p, const CgOptions *opt, EmitKind kind, const char *out
     diag_ice("codegen: frame header is not 48 bytes on this target");
   rt_init();
   file_names = ar_alloc(sizeof(LLVMValueRef) * (src_count() + 1));
+  DIB = NULL;
+  if (opt->debug_info) {
+    DIB = LLVMCreateDIBuilder(M);
+    di_files = ar_alloc(sizeof(LLVMMetadataRef) * (src_count() + 1));
+    const char *producer = "weftc";
+    LLVMDIBuilderCreateCompileUnit(DIB, LLVMDWARFSourceLanguageC, di_file(p->modules ? p->modules->file : 0),
+                                   producer, strlen(producer), opt->opt_level > 0, "", 0, 0, "", 0,
+                                   LLVMDWARFEmissionFull, 0, 0, 0, "", 0, "", 0);
+    LLVMAddModuleFlag(M, LLVMModuleFlagBehaviorWarning, "Debug Info Version", 18,
+                      LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(C), LLVMDebugMetadataVersion(), 0)));
+    LLVMAddModuleFlag(M, LLVMModuleFlagBehaviorWarning, "Dwarf Version", 13,
+                      LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(C), 5, 0)));
+  }
 
   /* pass 1: lower every workflow, lay out frames, declare functions */
   nwfs = 0;
@@ -995,6 +1055,11 @@ bool cg_program(Program *p, const CgOptions *opt, EmitKind kind, const char *out
   if (opt->emit_main && p->main)
     define_main(p->main);
 
+  if (DIB) {
+    LLVMDIBuilderFinalize(DIB);
+    LLVMDisposeDIBuilder(DIB);
+    DIB = NULL;
+  }
   if (opt->verify) {
     char *msg = NULL;
     if (LLVMVerifyModule(M, LLVMReturnStatusAction, &msg)) {
