@@ -166,6 +166,12 @@ static Loc word_after(Loc from, const char *word) {
   return from;
 }
 
+/* Where a node's name is written: Node.name_loc, else found in the source
+ * (only computed when needed: word_after scans the file). */
+static Loc name_loc_of(Node *n) {
+  return loc_set(n->name_loc) ? n->name_loc : word_after(n->loc, n->name);
+}
+
 /* ---------------------------------------------------------------- locals */
 
 typedef enum { SK_LET, SK_VAR, SK_PARAM, SK_LOOP, SK_CATCH } SymKind;
@@ -466,7 +472,7 @@ static void res_expr(Node *n) {
     res_list(n->args);
     return;
   case N_RECORD: {
-    Loc nl = pick(n->name_loc, word_after(n->loc, n->name));
+    Loc nl = name_loc_of(n);
     Decl *d = n->name ? glookup(n->name) : NULL;
     if (d && d->kind == D_TYPE) {
       n->decl = d;
@@ -698,7 +704,7 @@ static void res_stmt(Node *n) {
         if (c->lhs) c->lhs->decl = c->decl;
       }
       push_scope();
-      if (c->name) c->sym = declare(c->name, pick(c->name_loc, word_after(c->loc, c->name)), SK_CATCH);
+      if (c->name) c->sym = declare(c->name, name_loc_of(c), SK_CATCH);
       res_block(c->body);
       pop_scope();
     }

@@ -177,6 +177,12 @@ static Loc word_after(Loc from, const char *word) {
   return from;
 }
 
+/* Where a node's name is written: Node.name_loc, else found in the source
+ * (only computed when needed: word_after scans the file). */
+static Loc name_loc_of(Node *n) {
+  return loc_set(n->name_loc) ? n->name_loc : word_after(n->loc, n->name);
+}
+
 static const char *article(const char *s) {
   return strchr("aeiouAEIOU", s[0]) ? "an" : "a";
 }
@@ -202,11 +208,33 @@ static Program *prog;
 static Decl *cur_wf;
 static int bound_depth; /* inside branch / compensation blocks: return is resolve.c's error */
 
-static Decl *find_decl(const char *name) {
+/* Top-level names (the flat namespace of resolve.c), hashed; the first
+ * declaration of a name wins (resolve.c reported the others). */
+static Decl **dtab;
+static int dcap;
+
+static unsigned hash_str(const char *s) {
+  unsigned h = 2166136261u;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
+static void build_decl_table(void) {
+  dcap = 64;
+  while (dcap < prog->decls.len * 2 + 2) dcap *= 2;
+  dtab = ar_alloc(sizeof(Decl *) * dcap);
   for (int i = 0; i < prog->decls.len; i++) {
     Decl *d = prog->decls.data[i];
-    if (d->name && !strcmp(d->name, name)) return d;
+    if (!d->name) continue;
+    unsigned h = hash_str(d->name) & (dcap - 1);
+    while (dtab[h] && strcmp(dtab[h]->name, d->name)) h = (h + 1) & (dcap - 1);
+    if (!dtab[h]) dtab[h] = d;
   }
+}
+
+static Decl *find_decl(const char *name) {
+  for (unsigned h = hash_str(name) & (dcap - 1); dtab[h]; h = (h + 1) & (dcap - 1))
+    if (!strcmp(dtab[h]->name, name)) return dtab[h];
   return NULL;
 }
 
@@ -808,14 +836,14 @@ static Type *check_record(Node *n) {
     for (Node *f = n->args; f; f = f->next) check(f->kind == N_FIELD_INIT ? f->lhs : f, NULL);
     return ty_invalid;
   }
-  Loc rl = pick(n->name_loc, word_after(n->loc, n->name));
+  Loc rl = name_loc_of(n);
   Node **seen = ar_alloc(sizeof(Node *) * (d->nfields ? d->nfields : 1));
   for (Node *f = n->args; f; f = f->next) {
     if (f->kind != N_FIELD_INIT) {
       check(f, NULL);
       continue;
     }
-    Loc fl = pick(f->name_loc, word_after(f->loc, f->name));
+    Loc fl = name_loc_of(f);
     int idx = -1;
     for (int i = 0; i < d->nfields; i++)
       if (f->name && d->fields[i].name && !strcmp(d->fields[i].name, f->name)) idx = i;
@@ -833,7 +861,7 @@ static Type *check_record(Node *n) {
     }
     if (seen[idx]) {
       diag_error(fl, "field '%s' is specified twice", f->name);
-      diag_note(pick(seen[idx]->name_loc, word_after(seen[idx]->loc, seen[idx]->name)), "first specified here");
+      diag_note(name_loc_of(seen[idx]), "first specified here");
     } else {
       seen[idx] = f;
     }
@@ -1233,6 +1261,7 @@ static void check_workflow(Decl *d) {
 bool ty_check(Program *p) {
   int errs = diag_error_count();
   prog = p;
+  build_decl_table();
   for (int i = 0; i < p->decls.len; i++) {
     Decl *d = p->decls.data[i];
     if (d->kind == D_TYPE) check_record_decl(d);
