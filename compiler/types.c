@@ -246,15 +246,27 @@ static const char *builtin_error_names[] = {
 
 static const char *scalar_names[] = {"int", "float", "bool", "str", "duration", "unit"};
 
+static Type *resolve_texpr(TypeExpr *te);
+
+/* A type that holds a value (parameter, field, element): not unit. */
+static Type *value_texpr(TypeExpr *te, const char *what) {
+  Type *t = resolve_texpr(te);
+  if (te && t->kind == TY_UNIT) {
+    diag_error(te->loc, "%s cannot have type unit: unit has no value", what);
+    return ty_invalid;
+  }
+  return t;
+}
+
 static Type *resolve_texpr(TypeExpr *te) {
   if (!te) return ty_unit;
   switch (te->kind) {
   case TE_LIST:
-    return ty_list(resolve_texpr(te->elem));
+    return ty_list(value_texpr(te->elem, "a list element"));
   case TE_TUPLE: {
     if (te->nelems == 1) return resolve_texpr(te->elems[0]);
     Type **el = ar_alloc(sizeof(Type *) * (te->nelems ? te->nelems : 1));
-    for (int i = 0; i < te->nelems; i++) el[i] = resolve_texpr(te->elems[i]);
+    for (int i = 0; i < te->nelems; i++) el[i] = value_texpr(te->elems[i], "a tuple element");
     return ty_tuple(el, te->nelems);
   }
   case TE_NAME:
@@ -1194,7 +1206,7 @@ static bool c_abi_type(Type *t) {
 static void check_signature(Decl *d) {
   for (int i = 0; i < d->nparams; i++) {
     Param *p = &d->params[i];
-    p->type = p->texpr ? resolve_texpr(p->texpr) : ty_invalid;
+    p->type = p->texpr ? value_texpr(p->texpr, "a parameter") : ty_invalid;
     if (p->sym) p->sym->type = p->type;
     if (d->kind == D_EXTERN && !c_abi_type(p->type)) {
       diag_error(p->texpr ? p->texpr->loc : p->loc,
@@ -1213,7 +1225,7 @@ static void check_signature(Decl *d) {
 static void check_record_decl(Decl *d) {
   for (int i = 0; i < d->nfields; i++) {
     Param *f = &d->fields[i];
-    f->type = f->texpr ? resolve_texpr(f->texpr) : ty_invalid;
+    f->type = f->texpr ? value_texpr(f->texpr, "a record field") : ty_invalid;
     for (int j = 0; j < i; j++)
       if (f->name && d->fields[j].name && !strcmp(f->name, d->fields[j].name)) {
         diag_error(f->loc, "field '%s' is declared twice", f->name);
