@@ -70,6 +70,7 @@ struct Lexer {
 void lex_init(Lexer *lx, SrcFile *f);
 void lex_destroy(Lexer *lx);
 int lex_token(YYSTYPE *val, Loc *loc, Lexer *lx);
+bool lex_is_sync_token(int kind);
 }
 
 %code {
@@ -458,7 +459,7 @@ decl
   | "workflow" IDENT "(" params ")" opt_ret block
       { $$ = mk_fn_decl(lx, D_WORKFLOW, $2, @2, $4, $6, loc_span(@1, @6)); $$->body = $7; }
   | error
-      { $$ = NULL; lx->skip_depth = -1; }
+      { $$ = NULL; }
   ;
 
 opt_ret
@@ -479,7 +480,7 @@ plist
 
 param
   : IDENT ":" type      { $$ = mk_param($1, @1, $3); }
-  | error               { $$ = NULL; lx->skip_depth = -1; }
+  | error               { $$ = NULL; }
   ;
 
 record_fields
@@ -494,7 +495,7 @@ fields
 
 field
   : IDENT ":" type      { $$ = mk_param($1, @1, $3); }
-  | error               { $$ = NULL; lx->skip_depth = -1; }
+  | error               { $$ = NULL; }
   ;
 
 osemi
@@ -568,7 +569,7 @@ stmt
       }
   | block
   | expr                                { $$ = mk_stmt1(lx, N_EXPR_STMT, $1, @$); }
-  | error                               { $$ = NULL; lx->skip_depth = -1; }
+  | error                               { $$ = NULL; }
   ;
 
 opt_texpr
@@ -635,11 +636,11 @@ postfix
   | postfix "(" ")"                     { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix "(" exprs ")"               { $$ = mk_call(lx, $1, $3, @$); }
   | postfix "(" exprs "," ")"           { $$ = mk_call(lx, $1, $3, @$); }
-  | postfix "(" error ")"               { $$ = mk_call(lx, $1, nl_empty(), @$); lx->skip_depth = -1; }
+  | postfix "(" error ")"               { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix "." IDENT                   { $$ = mk_field(lx, $1, $3, @3, @$); }
   | postfix "." INT                     { $$ = mk_tuple_idx(lx, $1, $3, @$); }
   | postfix "[" expr "]"                { $$ = mk_index(lx, $1, $3, @$); }
-  | postfix "[" error "]"               { $$ = mk_index(lx, $1, mk_poison(@3), @$); lx->skip_depth = -1; }
+  | postfix "[" error "]"               { $$ = mk_index(lx, $1, mk_poison(@3), @$); }
   ;
 
 /* Primaries other than record literals (shared by both chains). */
@@ -654,11 +655,11 @@ atom
   | "(" expr ")"        { $$ = $2; }
   | "(" expr "," exprs ")"              { $$ = mk_tuple(lx, $2, $4, @$); }
   | "(" expr "," exprs "," ")"          { $$ = mk_tuple(lx, $2, $4, @$); }
-  | "(" error ")"                       { $$ = mk_poison(@$); lx->skip_depth = -1; }
+  | "(" error ")"                       { $$ = mk_poison(@$); }
   | "[" "]"                             { $$ = mk_list(lx, N_LIST, nl_empty(), @$); }
   | "[" exprs "]"                       { $$ = mk_list(lx, N_LIST, $2, @$); }
   | "[" exprs "," "]"                   { $$ = mk_list(lx, N_LIST, $2, @$); }
-  | "[" error "]"                       { $$ = mk_poison(@$); lx->skip_depth = -1; }
+  | "[" error "]"                       { $$ = mk_poison(@$); }
   ;
 
 record_lit
@@ -675,7 +676,7 @@ finits
 finit
   : IDENT ":" expr
       { $$ = mk(N_FIELD_INIT, @$); $$->name = $1; $$->name_loc = @1; $$->lhs = $3; $$ = fin(lx, $$); }
-  | error               { $$ = NULL; lx->skip_depth = -1; }
+  | error               { $$ = NULL; }
   ;
 
 exprs
@@ -729,7 +730,7 @@ branches
 branch
   : expr
   | block               { $$ = mk_block_expr(lx, $1); }
-  | error               { $$ = NULL; lx->skip_depth = -1; }
+  | error               { $$ = NULL; }
   ;
 
 /* ---- the same without bare record literals (conditions, iterables) */
@@ -768,11 +769,11 @@ postfix_nb
   | postfix_nb "(" ")"                  { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix_nb "(" exprs ")"            { $$ = mk_call(lx, $1, $3, @$); }
   | postfix_nb "(" exprs "," ")"        { $$ = mk_call(lx, $1, $3, @$); }
-  | postfix_nb "(" error ")"            { $$ = mk_call(lx, $1, nl_empty(), @$); lx->skip_depth = -1; }
+  | postfix_nb "(" error ")"            { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix_nb "." IDENT                { $$ = mk_field(lx, $1, $3, @3, @$); }
   | postfix_nb "." INT                  { $$ = mk_tuple_idx(lx, $1, $3, @$); }
   | postfix_nb "[" expr "]"             { $$ = mk_index(lx, $1, $3, @$); }
-  | postfix_nb "[" error "]"            { $$ = mk_index(lx, $1, mk_poison(@3), @$); lx->skip_depth = -1; }
+  | postfix_nb "[" error "]"            { $$ = mk_index(lx, $1, mk_poison(@3), @$); }
   ;
 
 yield_nb
@@ -938,8 +939,9 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, Lexer *lx) {
   int ne = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
   if (ne < 0) ne = 0;
 
-  /* recovery: hide what is nested inside the rest of the broken construct */
-  lx->skip_depth = lx->last.depth_before;
+  /* recovery: hide what is nested inside the rest of the broken construct
+   * (unless the parser can resynchronise on this very token) */
+  if (!lex_is_sync_token(lx->last.kind)) lx->skip_depth = lx->last.depth_before;
 
   bool at_eof = la == YYSYMBOL_YYEOF || (la == YYSYMBOL_SEMI && lx->last.is_auto && lx->last.off >= lx->src->len);
   if (at_eof && lx->depth > 0) {
