@@ -29,7 +29,19 @@ weft_failure *weft_failure_new(const weft_errkind *kind, weft_str *msg, const we
   e->cause = NULL;
   e->attached = NULL;
   e->nattached = e->cap = 0;
+  e->log = NULL;
+  e->nlog = e->logcap = 0;
   return e;
+}
+
+void weft__failure_log(weft_failure *e, const char *name, weft_failure *failed) {
+  if (e->nlog == e->logcap) {
+    e->logcap = e->logcap ? 2 * e->logcap : 8;
+    e->log = weft__xrealloc(e->log, e->logcap * sizeof *e->log);
+  }
+  e->log[e->nlog].name = name ? name : "?";
+  e->log[e->nlog].failure = failed;
+  e->nlog++;
 }
 
 void weft_failure_free(weft_failure *e) { weft_release(e); }
@@ -183,4 +195,18 @@ static void report_tree(const weft_failure *e, const char *lead, unsigned depth,
 
 void weft_failure_report(const weft_failure *e, FILE *out) {
   report_tree(e, "error: ", 0, out);
+  if (!e->nlog) return;
+  fputs("compensations run:\n", out);
+  for (uint32_t i = 0; i < e->nlog; i++) {
+    const weft_failure *c = e->log[i].failure;
+    fprintf(out, "  %s %s", e->log[i].name, c ? "failed: " : "ok");
+    if (c) {
+      fputs(c->kind->name ? c->kind->name : "?", out);
+      if (c->message->len) {
+        fputs(": ", out);
+        fwrite(c->message->data, 1, (size_t)c->message->len, out);
+      }
+    }
+    fputc('\n', out);
+  }
 }

@@ -61,6 +61,7 @@ void weft_rt_free(weft_rt *rt) {
   uv_walk(&rt->loop, close_walk_cb, NULL);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&rt->loop)) weft__internal_error("libuv loop still busy at exit");
+  weft__comps_destroy(rt);
   weft__pool_destroy(&rt->pool);
   free(rt);
 }
@@ -137,14 +138,15 @@ weft_frame *weft__runq_pop(weft_rt *rt) { return runq_pop(rt); }
 /* ---- completion -------------------------------------------------------------------- */
 
 weft_frame *weft_done(weft_rt *rt, weft_frame *f) {
-  (void)rt;
   f->status = WEFT_DONE;
+  if (WEFT__UNLIKELY(f->flags & WEFT_FLAG_COMPS)) weft__comps_handoff(rt, f);
   return f->parent;
 }
 
 weft_frame *weft_failed(weft_rt *rt, weft_frame *f) {
   if (WEFT__UNLIKELY(!f->failure)) /* keep the invariant: FAILED owns a failure */
     weft_raise_cstr(rt, f, &weft_kind_Error, "workflow failed without a failure", NULL);
+  if (WEFT__UNLIKELY(f->flags & WEFT_FLAG_COMPS)) return weft__comps_unwind(rt, f);
   f->status = WEFT_FAILED;
   return f->parent;
 }

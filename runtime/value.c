@@ -47,7 +47,10 @@ typedef struct dead_stack {
 } dead_stack;
 
 static void free_value(weft_hdr *h) {
-  if (h->tag == WEFT_TAG_FAILURE) free(((weft_failure *)h)->attached);
+  if (h->tag == WEFT_TAG_FAILURE) {
+    free(((weft_failure *)h)->attached);
+    free(((weft_failure *)h)->log);
+  }
   free(h);
   weft__objects_live--;
 }
@@ -100,6 +103,7 @@ static void destroy(weft_hdr *h) {
       drop(&s, (weft_hdr *)e->message);
       drop(&s, (weft_hdr *)e->cause);
       for (uint32_t i = 0; i < e->nattached; i++) drop(&s, (weft_hdr *)e->attached[i]);
+      for (uint32_t i = 0; i < e->nlog; i++) drop(&s, (weft_hdr *)e->log[i].failure);
       break;
     }
     default: break;

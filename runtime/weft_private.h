@@ -126,12 +126,21 @@ struct weft_rt {
 
   weft__frame_pool pool;
   weft__wheel wheel;
+  struct weft__comptab {            /* comp.c: owner frame -> compensation stack */
+    struct weft__compstack *v;
+    size_t cap, n;                 /* open addressing, cap a power of 2 (or 0) */
+  } comps;
 
   uv_loop_t loop;
   uv_timer_t uvtimer;              /* armed for the wheel's next expiry while idle (real mode) */
 };
 
 weft_frame *weft__runq_pop(weft_rt *rt); /* for tests: next frame the scheduler would run */
+
+/* comp.c: slow paths of weft_done / weft_failed for frames with WEFT_FLAG_COMPS */
+void weft__comps_handoff(weft_rt *rt, weft_frame *f);          /* success: to parent, or discard at root */
+weft_frame *weft__comps_unwind(weft_rt *rt, weft_frame *f);    /* failure: returns the driver frame */
+void weft__comps_destroy(weft_rt *rt);
 
 /* Resumes between scheduler turns when frames stay runnable: bounds how long
  * timers and I/O wait behind a busy chain of frames. */
@@ -144,6 +153,12 @@ weft_frame *weft__runq_pop(weft_rt *rt); /* for tests: next frame the scheduler 
 extern int64_t weft__objects_live; /* live non-immortal values + failures */
 void *weft__value_alloc(size_t size, uint16_t tag, uint16_t aux); /* rc 1, counted */
 
+/* One line of a failure's compensation log. */
+typedef struct weft__complog {
+  const char *name;      /* the compensation's workflow name */
+  weft_failure *failure; /* owned reference, NULL if it succeeded */
+} weft__complog;
+
 struct weft_failure {
   weft_hdr h;              /* tag WEFT_TAG_FAILURE: refcounted like any value */
   const weft_errkind *kind;
@@ -152,6 +167,9 @@ struct weft_failure {
   weft_failure *cause;     /* owned reference */
   weft_failure **attached; /* owned array of owned references */
   uint32_t nattached, cap;
+  weft__complog *log;      /* compensations run while this failure unwound, in order */
+  uint32_t nlog, logcap;
 };
+void weft__failure_log(weft_failure *e, const char *name, weft_failure *failed /* moved */);
 
 #endif /* WEFT_PRIVATE_H */

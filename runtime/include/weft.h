@@ -71,7 +71,16 @@ struct weft_frame {
 };
 WEFT__STATIC_ASSERT(sizeof(struct weft_frame) == 48, "weft_frame header must be 48 bytes");
 
+/* f->flags is owned by the runtime: bits 0-15 shield depth (weft_shield),
+ * then: */
+#define WEFT_FLAG_COMPS 0x20000000u  /* has a compensation stack (weft_comp_push) */
 #define WEFT_FLAG_QUEUED 0x80000000u /* on the run queue (set by weft_ready*, cleared when popped) */
+
+/* A resume function called with f->state == WEFT_STATE_DISCARD must not run
+ * the body: it releases the frame's reference slots (parameters included)
+ * and returns weft_done(rt, f). The runtime uses it to drop frames that were
+ * created but never started -- compensations that are not needed. */
+#define WEFT_STATE_DISCARD 0xfffffffeu
 
 /* A timer lives inside a frame: no allocation per sleep. Zero-filled = not armed. */
 typedef struct weft_timer {
@@ -108,9 +117,27 @@ void weft_frame_free(weft_rt *rt, void *frame); /* NULL-safe */
 /* Completion protocol: a resume function finishes with `return weft_done(rt, f)`
  * (result already stored in its slot) or `return weft_failed(rt, f)` (after
  * f->failure was set). Both set f->status and return f->parent (which reads the
- * child's result/status and frees it), or NULL for a root. */
+ * child's result/status and frees it), or NULL for a root. A frame with
+ * compensations (below) is the exception: weft_failed then returns a runtime
+ * frame that runs them and only afterwards marks f FAILED and goes on to
+ * f->parent; the generated code does not see the difference. */
 weft_frame *weft_done(weft_rt *rt, weft_frame *f);
 weft_frame *weft_failed(weft_rt *rt, weft_frame *f);
+
+/* Compensations (DESIGN 2.7). `yield E compensate C` pushes C as a frame c of
+ * C's workflow, created but not started (fn and parameters set; c owns its
+ * parameters), on the stack of the running invocation f:
+ *  - f finishes with weft_done: its stack goes on top of f->parent's (a
+ *    parent failing later also undoes its children's steps); at the root it
+ *    is dropped (each c resumed once with WEFT_STATE_DISCARD, then freed);
+ *  - f finishes with weft_failed (after its finally blocks): the stack runs
+ *    last-in first-out, each compensation a child of a runtime frame and
+ *    shielded. If any fails, f's failure becomes CompensationFailed with the
+ *    original as cause and the failed compensations attached. Every run is
+ *    recorded in the failure's compensation log (weft_failure_report).
+ * A failure caught inside f does not touch the stack. */
+void weft_comp_push(weft_rt *rt, weft_frame *f, weft_frame *c);
+uint32_t weft_comp_count(weft_rt *rt, const weft_frame *f); /* size of f's stack */
 
 /* Parks f for `us` microseconds on timer t (inside f): when due, f is put on the
  * run queue; the caller then returns NULL. us <= 0 makes f ready at once, still
@@ -306,6 +333,9 @@ weft_failure *weft_failure_take(weft_frame *f);
  *   caused by: <Kind>: <message>
  *     at ...
  *     also failed: <Kind>: <message>      (attachments, indented with their chains)
+ *   compensations run:                    (the compensation log, in run order)
+ *     <workflow> ok
+ *     <workflow> failed: <Kind>: <message>
  * ": <message>" is left out when the message is empty, the "at" line when
  * there is no location. */
 void weft_failure_report(const weft_failure *e, FILE *out);
