@@ -165,7 +165,7 @@ weft_frame *weft__comps_unwind(weft_rt *rt, weft_frame *f) {
   f->flags &= ~WEFT_FLAG_COMPS;
   compstack s = tab_take(&rt->comps, f);
   if (!s.head) {
-    f->status = WEFT_FAILED;
+    f->status = weft__failed_status(f->failure);
     return f->parent;
   }
   comp_driver *d = weft_frame_alloc(rt, sizeof *d);
@@ -234,7 +234,7 @@ static weft_frame *driver_resume(weft_rt *rt, weft_frame *f) {
   }
   weft_release(d->log);
   t->failure = out;
-  t->status = WEFT_FAILED;
+  t->status = weft__failed_status(out);
   /* Compensations that pushed compensations of their own and succeeded
    * handed them to us: they are not needed. */
   if (f->flags & WEFT_FLAG_COMPS) {

@@ -3,6 +3,27 @@
 #include "weft_private.h"
 
 #include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+/* SIGINT/SIGTERM cancel the root (exit 130 after unwinding); a second one
+ * exits at once. The handler only sets a flag the scheduler reads between
+ * turns, and wakes a loop blocked in libuv (uv_async_send is
+ * async-signal-safe). */
+static weft_rt *volatile signal_rt;
+static uv_async_t *volatile signal_wake;
+
+static void on_signal(int signo) {
+  (void)signo;
+  weft_rt *rt = signal_rt;
+  if (!rt) return;
+  if (rt->interrupted) _exit(WEFT_EXIT_CANCELLED);
+  rt->interrupted = 1;
+  if (signal_wake) uv_async_send(signal_wake);
+}
+
+static void on_wake(uv_async_t *h) { (void)h; /* the scheduler reads rt->interrupted */ }
 
 int weft_main(int argc, char **argv, const weft_fninfo *main_fn, uint32_t flags) {
   weft_rt_options o;
@@ -29,7 +50,25 @@ int weft_main_opts(int argc, char **argv, const weft_fninfo *main_fn, uint32_t f
     *slot = weft_args_list(argc, argv);
   }
 
+  uv_async_t wake;
+  uv_async_init(&rt->loop, &wake, on_wake);
+  uv_unref((uv_handle_t *)&wake); /* must not keep the loop alive (deadlock detection) */
+  struct sigaction sa, old_int, old_term;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  signal_rt = rt;
+  signal_wake = &wake;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+
   int status = weft_run(rt, root);
+
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  signal_wake = NULL;
+  signal_rt = NULL;
   if (status == 0) {
     switch (root->status) {
     case WEFT_DONE:

@@ -141,6 +141,10 @@ void weft_raise_overflow(weft_rt *rt, weft_frame *f, const weft_srcloc *loc) {
   weft_raise_cstr(rt, f, &weft_kind_Error, "integer overflow", loc);
 }
 
+uint32_t weft__failed_status(const weft_failure *e) {
+  return e && e->kind == &weft_kind_Cancelled ? WEFT_CANCELLED : WEFT_FAILED;
+}
+
 /* ---- shielding ---------------------------------------------------------------- */
 
 void weft_shield(weft_frame *f) {

@@ -147,8 +147,51 @@ weft_frame *weft_failed(weft_rt *rt, weft_frame *f) {
   if (WEFT__UNLIKELY(!f->failure)) /* keep the invariant: FAILED owns a failure */
     weft_raise_cstr(rt, f, &weft_kind_Error, "workflow failed without a failure", NULL);
   if (WEFT__UNLIKELY(f->flags & WEFT_FLAG_COMPS)) return weft__comps_unwind(rt, f);
-  f->status = WEFT_FAILED;
+  f->status = weft__failed_status(f->failure);
   return f->parent;
+}
+
+/* ---- cancellation ---------------------------------------------------------------------
+ *
+ * weft_cancel only records the request; it is delivered at turn boundaries,
+ * when no frame is running, to every frame of the root's tree parked on a
+ * timer (a sleep): its timer is cancelled, Cancelled is raised into it and it
+ * is made ready, so it resumes at its sleep with f->failure set and unwinds.
+ * A frame inside a shielded region (its own or an ancestor's finally or
+ * compensation) is not touched: the nearest shielded frame gets
+ * WEFT_FLAG_CANCEL_PENDING instead, delivered by its outermost weft_unshield.
+ * Parents learn of it the usual way: the child finishes CANCELLED. The
+ * request stays active (a frame that parks later is cancelled too), and
+ * WEFT_FLAG_CANCELLED keeps each frame from being cancelled twice. */
+
+void weft_cancel(weft_rt *rt) { rt->cancel = 1; }
+
+bool weft_cancel_requested(const weft_rt *rt) { return rt->cancel != 0; }
+
+static void deliver_cancel(weft_rt *rt) {
+  size_t n;
+  weft_timer **v = weft__wheel_collect(&rt->wheel, &n);
+  for (size_t i = 0; i < n; i++) {
+    weft_timer *t = v[i];
+    weft_frame *f = t->owner, *shielded = NULL, *top = f;
+    bool done = false;
+    if (!f) continue;
+    for (weft_frame *a = f; a; a = a->parent) {
+      if (a->flags & WEFT_FLAG_CANCELLED) done = true;
+      if (!shielded && (a->flags & WEFT_FLAG_SHIELD_MASK)) shielded = a;
+      top = a;
+    }
+    if (done || top != rt->root) continue; /* already unwinding, or not ours */
+    if (shielded) {
+      shielded->flags |= WEFT_FLAG_CANCEL_PENDING | WEFT_FLAG_CANCELLED;
+      continue;
+    }
+    f->flags |= WEFT_FLAG_CANCELLED;
+    weft_timer_cancel(rt, t);
+    weft_raise_cstr(rt, f, &weft_kind_Cancelled, "cancelled", NULL);
+    weft_ready_fifo(rt, f);
+  }
+  free(v);
 }
 
 /* ---- turns -------------------------------------------------------------------------- */
@@ -175,7 +218,10 @@ static weft_frame *next_turn(weft_rt *rt) {
   clock_read(rt);
   fire_due(rt);
   weft_frame *f;
-  while (!(f = runq_pop(rt))) {
+  for (;;) {
+    if (WEFT__UNLIKELY(rt->interrupted)) rt->cancel = 1;
+    if (WEFT__UNLIKELY(rt->cancel) && rt->wheel.count) deliver_cancel(rt);
+    if ((f = runq_pop(rt))) break;
     if (rt->opts.virtual_time) {
       /* DESIGN 2.8: when nothing is runnable the clock jumps to the next
        * timer, even while I/O is pending (it was polled above). */

@@ -5,6 +5,7 @@
 
 #include "weft.h"
 
+#include <signal.h>
 #include <uv.h>
 
 #if defined(__GNUC__)
@@ -108,6 +109,8 @@ uint64_t weft__wheel_next_expiry(const weft__wheel *w);
  * current time after an advance. Advancing to it fires a timer or moves a
  * group of timers down a level, so repeating bound+advance always progresses. */
 uint64_t weft__wheel_next_bound(const weft__wheel *w);
+/* Armed timers, in no particular order (malloc'd array; caller frees). */
+weft_timer **weft__wheel_collect(const weft__wheel *w, size_t *n);
 
 /* ---- sched.c: the runtime --------------------------------------------------- */
 
@@ -121,6 +124,8 @@ struct weft_rt {
   uint64_t wall_base_us;           /* real mode: wall clock at start */
   uint64_t mono_base_ns;           /* real mode: uv_hrtime() at start */
   weft_frame *root;                /* frame weft_run is driving */
+  int cancel;                      /* weft_cancel was called: deliver at turn boundaries */
+  volatile sig_atomic_t interrupted; /* set by weft_main's SIGINT/SIGTERM handler */
   uint64_t resumes, timers_fired;
   weft_rt_options opts;
 
@@ -171,5 +176,7 @@ struct weft_failure {
   uint32_t nlog, logcap;
 };
 void weft__failure_log(weft_failure *e, const char *name, weft_failure *failed /* moved */);
+/* Status of a frame finishing with failure e: CANCELLED for Cancelled, else FAILED. */
+uint32_t weft__failed_status(const weft_failure *e);
 
 #endif /* WEFT_PRIVATE_H */

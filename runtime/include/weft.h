@@ -73,6 +73,7 @@ WEFT__STATIC_ASSERT(sizeof(struct weft_frame) == 48, "weft_frame header must be 
 
 /* f->flags is owned by the runtime: bits 0-15 shield depth (weft_shield),
  * then: */
+#define WEFT_FLAG_CANCELLED 0x10000000u /* cancellation delivered (or deferred) to this frame */
 #define WEFT_FLAG_COMPS 0x20000000u  /* has a compensation stack (weft_comp_push) */
 #define WEFT_FLAG_QUEUED 0x80000000u /* on the run queue (set by weft_ready*, cleared when popped) */
 
@@ -116,7 +117,8 @@ void weft_frame_free(weft_rt *rt, void *frame); /* NULL-safe */
 
 /* Completion protocol: a resume function finishes with `return weft_done(rt, f)`
  * (result already stored in its slot) or `return weft_failed(rt, f)` (after
- * f->failure was set). Both set f->status and return f->parent (which reads the
+ * f->failure was set). Both set f->status (weft_failed: WEFT_CANCELLED when
+ * the failure is a Cancelled, else WEFT_FAILED) and return f->parent (which reads the
  * child's result/status and frees it), or NULL for a root. A frame with
  * compensations (below) is the exception: weft_failed then returns a runtime
  * frame that runs them and only afterwards marks f FAILED and goes on to
@@ -141,7 +143,10 @@ uint32_t weft_comp_count(weft_rt *rt, const weft_frame *f); /* size of f's stack
 
 /* Parks f for `us` microseconds on timer t (inside f): when due, f is put on the
  * run queue; the caller then returns NULL. us <= 0 makes f ready at once, still
- * through the (FIFO end of the) queue, so it acts as a yield. */
+ * through the (FIFO end of the) queue, so it acts as a yield.
+ * Cancellation: if f is resumed with f->failure set, the sleep was cancelled
+ * (Cancelled is in flight); the code after the sleep must not run -- unwind
+ * from the yield like a failure raised there. */
 void weft_sleep(weft_rt *rt, weft_frame *f, weft_timer *t, int64_t us);
 /* Arms t to make `owner` ready at absolute runtime-clock time expiry_us (a time
  * in the past fires at the next scheduler turn). t must not be armed. */
@@ -185,6 +190,14 @@ void weft_rt_free(weft_rt *rt);                 /* frees every frame, timer stat
  * WEFT_EXIT_INTERNAL after reporting a deadlock (nothing runnable, no timer
  * armed, no libuv handle active). The caller still owns (and frees) root. */
 int weft_run(weft_rt *rt, weft_frame *root);
+
+/* Requests cancellation of the root weft_run is driving (DESIGN 2.5): it is
+ * delivered between turns to frames parked at a sleep (see weft_sleep),
+ * deferred inside shielded regions; the root ends WEFT_CANCELLED. Safe to call
+ * from libuv callbacks and from resume functions. weft_main calls it on
+ * SIGINT/SIGTERM (a second signal exits 130 at once). */
+void weft_cancel(weft_rt *rt);
+bool weft_cancel_requested(const weft_rt *rt);
 
 /* Runtime clock in microseconds (read once per scheduler turn). Real mode: Unix
  * epoch time (wall clock at start + monotonic elapsed); virtual mode: from 0. */
