@@ -6,10 +6,15 @@
  *   iterables: a duplicated expression chain (expr_nb, unary_nb, postfix_nb)
  *   whose primaries (atom) exclude `Name { ... }`; inside brackets the
  *   ordinary chain comes back.
- * - Syntax errors: custom messages ("expected expression, found '}'"),
- *   error productions at declaration, statement and bracket level; while
- *   recovering, the lexer hides tokens nested deeper than the error point so
- *   that the resynchronisation lands on the right ';', ')' or '}'.
+ * - Syntax errors: custom messages ("expected expression, found '}'").
+ *   Recovery: error productions at declaration, statement, list-element and
+ *   bracket level. Lists keep what they accumulated ("open_stmts error",
+ *   "plist error", ...), so the parser resumes at the next token that can
+ *   start a statement/element without losing earlier ones. Lexical errors
+ *   reach the parser as YYerror (silent recovery); mismatched closing
+ *   brackets are reported by the lexer, which supplies the missing closers,
+ *   so bracket-level recovery always finds its closer. Nodes standing for
+ *   unparsable parts are N_INT 0.
  * - Every node carries a hidden depth; an AST deeper than WEFT_MAX_DEPTH is
  *   reported once and parsing stops, so later recursive phases are safe.
  */
@@ -58,9 +63,8 @@ struct Lexer {
   char brackets[WEFT_MAX_BRACKETS + 1];
   Loc bracket_locs[WEFT_MAX_BRACKETS + 1];
   int depth;
-  /* error recovery: hide tokens nested deeper than this (-1: off) */
-  int skip_depth;
   bool fatal;                    /* stop: every further token is end of file, no more messages */
+  int hide_depth;                /* recovering in a bracket: hide tokens nested deeper (-1: off) */
   /* parser */
   Module *mod;
   Decl **tail;
@@ -70,7 +74,6 @@ struct Lexer {
 void lex_init(Lexer *lx, SrcFile *f);
 void lex_destroy(Lexer *lx);
 int lex_token(YYSTYPE *val, Loc *loc, Lexer *lx);
-bool lex_is_sync_token(int kind);
 }
 
 %code {
@@ -359,6 +362,12 @@ static Decl *mk_fn_decl(Lexer *lx, DeclKind k, const char *name, Loc name_loc, V
   return d;
 }
 
+/* Recovering inside a bracket: until its closer, the lexer hides tokens
+ * nested deeper, so the ')' or ']' found is the matching one. */
+static void hide_nested(Lexer *lx) {
+  if (lx->hide_depth < 0) lx->hide_depth = lx->last.depth_before;
+}
+
 static Vec vec_one(void *p) {
   Vec v = {0};
   vec_push(&v, p);
@@ -429,7 +438,7 @@ static Vec vec_one(void *p) {
 %type <node> expr unary postfix atom record_lit tunary yield_expr effect effect_common opt_timeout opt_comp
 %type <node> expr_nb unary_nb postfix_nb tunary_nb yield_nb effect_nb opt_timeout_nb opt_comp_nb iter_nb
 %type <node> branch finit
-%type <list> stmts exprs finits branches branch_list catches idlist
+%type <list> stmts open_stmts exprs finits branches branch_list catches idlist
 
 %%
 
@@ -476,6 +485,7 @@ params
 plist
   : param               { $$ = (Vec){0}; if ($1) vec_push(&$$, $1); }
   | plist "," param     { $$ = $1; if ($3) vec_push(&$$, $3); }
+  | plist error
   ;
 
 param
@@ -491,6 +501,7 @@ record_fields
 fields
   : field                       { $$ = (Vec){0}; if ($1) vec_push(&$$, $1); }
   | fields "," osemi field      { $$ = $1; if ($4) vec_push(&$$, $4); }
+  | fields error
   ;
 
 field
@@ -534,16 +545,28 @@ block
       { $$ = mk(N_BLOCK, @$); $$->body = $2.head; $$->nargs = $2.n; $$ = fin(lx, $$); }
   ;
 
+/* Statements, each ended by ';' except the last. On a syntax error the
+ * list accumulated so far stays on the stack ("open_stmts error"): bison
+ * never has to pop it, so earlier statements survive. */
 stmts
-  : %empty              { $$ = nl_empty(); }
-  | stmt                { $$ = nl_one($1); }
-  | stmts ";"           { $$ = $1; }
-  | stmts ";" stmt      { $$ = nl_add($1, $3); }
+  : open_stmts
+  | open_stmts stmt     { $$ = nl_add($1, $2); }
+  ;
+
+open_stmts
+  : %empty                      { $$ = nl_empty(); }
+  | open_stmts ";"
+  | open_stmts stmt ";"         { $$ = nl_add($1, $2); }
+  | open_stmts error            { $$ = $1; }
+  | open_stmts stmt error       { $$ = nl_add($1, $2); }  /* keep it, drop what follows */
   ;
 
 stmt
   : "let" IDENT opt_texpr "=" expr      { $$ = mk_let(lx, false, $2, @2, $3, $5, @$); }
   | "var" IDENT opt_texpr "=" expr      { $$ = mk_let(lx, true, $2, @2, $3, $5, @$); }
+  /* a broken initializer keeps the binding, so later uses are not "undeclared" */
+  | "let" IDENT opt_texpr "=" error     { $$ = mk_let(lx, false, $2, @2, $3, mk_poison(@5), @$); }
+  | "var" IDENT opt_texpr "=" error     { $$ = mk_let(lx, true, $2, @2, $3, mk_poison(@5), @$); }
   | "let" "(" idlist ")" "=" expr
       { $$ = mk_let(lx, false, NULL, @3, NULL, $6, @$); $$->pats = $3.head; $$ = fin(lx, $$); }
   | "let" "(" idlist "," ")" "=" expr
@@ -569,7 +592,6 @@ stmt
       }
   | block
   | expr                                { $$ = mk_stmt1(lx, N_EXPR_STMT, $1, @$); }
-  | error                               { $$ = NULL; }
   ;
 
 opt_texpr
@@ -636,11 +658,11 @@ postfix
   | postfix "(" ")"                     { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix "(" exprs ")"               { $$ = mk_call(lx, $1, $3, @$); }
   | postfix "(" exprs "," ")"           { $$ = mk_call(lx, $1, $3, @$); }
-  | postfix "(" error ")"               { $$ = mk_call(lx, $1, nl_empty(), @$); }
+  | postfix "(" error { hide_nested(lx); } ")" { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix "." IDENT                   { $$ = mk_field(lx, $1, $3, @3, @$); }
   | postfix "." INT                     { $$ = mk_tuple_idx(lx, $1, $3, @$); }
   | postfix "[" expr "]"                { $$ = mk_index(lx, $1, $3, @$); }
-  | postfix "[" error "]"               { $$ = mk_index(lx, $1, mk_poison(@3), @$); }
+  | postfix "[" error { hide_nested(lx); } "]" { $$ = mk_index(lx, $1, mk_poison(@3), @$); }
   ;
 
 /* Primaries other than record literals (shared by both chains). */
@@ -655,11 +677,11 @@ atom
   | "(" expr ")"        { $$ = $2; }
   | "(" expr "," exprs ")"              { $$ = mk_tuple(lx, $2, $4, @$); }
   | "(" expr "," exprs "," ")"          { $$ = mk_tuple(lx, $2, $4, @$); }
-  | "(" error ")"                       { $$ = mk_poison(@$); }
+  | "(" error { hide_nested(lx); } ")"  { $$ = mk_poison(@$); }
   | "[" "]"                             { $$ = mk_list(lx, N_LIST, nl_empty(), @$); }
   | "[" exprs "]"                       { $$ = mk_list(lx, N_LIST, $2, @$); }
   | "[" exprs "," "]"                   { $$ = mk_list(lx, N_LIST, $2, @$); }
-  | "[" error "]"                       { $$ = mk_poison(@$); }
+  | "[" error { hide_nested(lx); } "]"  { $$ = mk_poison(@$); }
   ;
 
 record_lit
@@ -671,6 +693,7 @@ record_lit
 finits
   : finit                       { $$ = nl_one($1); }
   | finits "," osemi finit      { $$ = nl_add($1, $4); }
+  | finits error
   ;
 
 finit
@@ -725,6 +748,7 @@ branch_list
 branches
   : branch                      { $$ = nl_one($1); }
   | branches "," osemi branch   { $$ = nl_add($1, $4); }
+  | branches error
   ;
 
 branch
@@ -769,11 +793,11 @@ postfix_nb
   | postfix_nb "(" ")"                  { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix_nb "(" exprs ")"            { $$ = mk_call(lx, $1, $3, @$); }
   | postfix_nb "(" exprs "," ")"        { $$ = mk_call(lx, $1, $3, @$); }
-  | postfix_nb "(" error ")"            { $$ = mk_call(lx, $1, nl_empty(), @$); }
+  | postfix_nb "(" error { hide_nested(lx); } ")" { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix_nb "." IDENT                { $$ = mk_field(lx, $1, $3, @3, @$); }
   | postfix_nb "." INT                  { $$ = mk_tuple_idx(lx, $1, $3, @$); }
   | postfix_nb "[" expr "]"             { $$ = mk_index(lx, $1, $3, @$); }
-  | postfix_nb "[" error "]"            { $$ = mk_index(lx, $1, mk_poison(@3), @$); }
+  | postfix_nb "[" error { hide_nested(lx); } "]" { $$ = mk_index(lx, $1, mk_poison(@3), @$); }
   ;
 
 yield_nb
@@ -916,10 +940,11 @@ static const char *cond_context(const yypcontext_t *ctx) {
 static bool bare_record_in_cond(const yypcontext_t *ctx, yysymbol_kind_t la) {
   if (la != YYSYMBOL_COLON) return false;
   const yy_state_t *p = ctx->yyssp;
-  yysymbol_kind_t want[] = {YYSYMBOL_IDENT, YYSYMBOL_LBRACE};
-  for (int i = 0; i < 2; i++, p--) {
-    if (*p == 0 || (yysymbol_kind_t)yystos[*p] != want[i]) return false;
-  }
+  if (*p == 0 || (yysymbol_kind_t)yystos[*p] != YYSYMBOL_IDENT) return false;
+  p--;
+  if (*p != 0 && (yysymbol_kind_t)yystos[*p] == YYSYMBOL_open_stmts) p--;
+  if (*p == 0 || (yysymbol_kind_t)yystos[*p] != YYSYMBOL_LBRACE) return false;
+  p--;
   if (*p == 0) return false;
   yysymbol_kind_t s = (yysymbol_kind_t)yystos[*p];
   if (s != YYSYMBOL_expr_nb && s != YYSYMBOL_iter_nb) return false;
@@ -938,10 +963,6 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, Lexer *lx) {
   yysymbol_kind_t exp[YYNTOKENS];
   int ne = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
   if (ne < 0) ne = 0;
-
-  /* recovery: hide what is nested inside the rest of the broken construct
-   * (unless the parser can resynchronise on this very token) */
-  if (!lex_is_sync_token(lx->last.kind)) lx->skip_depth = lx->last.depth_before;
 
   bool at_eof = la == YYSYMBOL_YYEOF || (la == YYSYMBOL_SEMI && lx->last.is_auto && lx->last.off >= lx->src->len);
   if (at_eof && lx->depth > 0) {
@@ -998,8 +1019,13 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, Lexer *lx) {
   /* a short list of punctuation, without the operators that could continue an expression */
   yysymbol_kind_t keep[YYNTOKENS];
   int nk = 0;
+  /* after an identifier ending an expression, '{' would only continue it as
+   * a record literal: not worth suggesting */
+  bool after_ident = *ctx->yyssp != 0 && (yysymbol_kind_t)yystos[*ctx->yyssp] == YYSYMBOL_IDENT &&
+                     (has_sym(exp, ne, YYSYMBOL_COMMA) || has_sym(exp, ne, YYSYMBOL_SEMI) ||
+                      has_sym(exp, ne, YYSYMBOL_RPAREN) || has_sym(exp, ne, YYSYMBOL_RBRACKET));
   for (int i = 0; i < ne; i++)
-    if (!is_operator_sym(exp[i])) keep[nk++] = exp[i];
+    if (!is_operator_sym(exp[i]) && !(after_ident && exp[i] == YYSYMBOL_LBRACE)) keep[nk++] = exp[i];
   if (nk == 0) {
     for (int i = 0; i < ne; i++) keep[i] = exp[i];
     nk = ne;
