@@ -35,6 +35,7 @@
 
 enum { OFF_FN = 0, OFF_PARENT = 8, OFF_FAILURE = 24, OFF_STATE = 32, OFF_STATUS = 36 };
 enum { WEFT_DONE = 1 };
+#define WEFT_STATE_DISCARD 0xfffffffeu
 enum { WEFT_MAIN_RETURNS_INT = 1, WEFT_MAIN_TAKES_ARGS = 2 };
 
 static LLVMContextRef C;
@@ -53,7 +54,7 @@ typedef enum {
   RT_LIST_NEW, RT_OBJ_NEW, RT_PRINT, RT_LOG, RT_NOW,
   RT_RAISE_CSTR, RT_RAISE_INDEX, RT_RAISE_DIV0, RT_RAISE_OVERFLOW, RT_MAIN,
   RT_RAISE, RT_RERAISE, RT_FAIL_IS, RT_FAIL_CAUSE, RT_FAIL_KIND, RT_FAIL_MSG,
-  RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH, RT_CALL,
+  RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH,
   RT__COUNT
 } RtFn;
 
@@ -102,7 +103,6 @@ static void rt_init(void) {
   rt_declare(RT_SHIELD, "weft_shield", t_void, P(t_ptr), 1);
   rt_declare(RT_UNSHIELD, "weft_unshield", t_i8, P(t_ptr, t_ptr, t_i32), 3);
   rt_declare(RT_COMP_PUSH, "weft_comp_push", t_void, P(t_ptr, t_ptr, t_ptr), 3);
-  rt_declare(RT_CALL, "weft_call", t_ptr, P(t_ptr, t_ptr, t_ptr), 3);
 #undef P
   (void)p;
 }
@@ -744,8 +744,10 @@ static void gen_sleep(IrBlock *b, LLVMBasicBlockRef resume_bb) {
   set_state(b->state);
   release_locals();
   LLVMBuildRet(B, cnull());
+  /* resumed: by the timer, or early with Cancelled raised into the frame */
   LLVMPositionBuilderAtEnd(B, resume_bb);
-  LLVMBuildBr(B, bbs[b->succ[0]]);
+  LLVMValueRef fl = LLVMBuildLoad2(B, t_ptr, field_ptr(v_f, OFF_FAILURE), "failure");
+  LLVMBuildCondBr(B, LLVMBuildIsNull(B, fl, ""), bbs[b->succ[0]], handler_bb(b->term.handler));
 }
 
 /* ---------------------------------------------------------------- functions */
@@ -830,6 +832,9 @@ static void define_workflow(Wf *w) {
   LLVMAddCase(sw, ci32(0), bbs[0]);
   for (int k = 1; k <= F->nstates; k++)
     LLVMAddCase(sw, ci32(k), resume_bbs[k]);
+  /* a never-started frame the runtime drops (an unneeded compensation):
+   * release what it owns and finish */
+  LLVMAddCase(sw, ci32(WEFT_STATE_DISCARD), exit_bb);
 
   /* blocks */
   for (int i = 0; i < F->blocks.len; i++) {

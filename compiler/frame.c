@@ -58,6 +58,18 @@ static void liveness(IrFunc *fn) {
         for (int k = 0; k < w; k++)
           tmp[k] |= succ->live_in[k];
       }
+      /* Failure edges: a handler may run from any instruction that names it,
+       * or after the suspension that ends the block (a child's failure, a
+       * cancellation). Counting them at the block's end is conservative:
+       * what a handler needs is kept across the block's suspension. */
+      for (int k = -1; k < b->insts.len; k++) {
+        IrInst *in = k < 0 ? &b->term : b->insts.data[k];
+        if (in->handler >= 0) {
+          IrBlock *h = ir_block(fn, in->handler);
+          for (int j = 0; j < w; j++)
+            tmp[j] |= h->live_in[j];
+        }
+      }
       memcpy(b->live_out, tmp, sizeof(uint64_t) * w);
       step_back(tmp, &b->term);
       for (int k = b->insts.len - 1; k >= 0; k--)

@@ -819,8 +819,7 @@ IrFunc *low_workflow(Decl *wf) {
 /* ---------------------------------------------------------------- support check */
 
 static bool supported_ok;
-/* try/fail/compensate need the runtime's failure and compensation support */
-static const bool saga_supported = false;
+
 
 static void unsupported(Loc loc, const char *what) {
   diag_error(loc, "%s is not supported yet", what);
@@ -864,16 +863,14 @@ static void check_node(Node *n) {
     if (n->kind == N_BLOCK)
       check_unreachable(n);
     switch (n->kind) {
-    case N_TRY: if (!saga_supported) unsupported(n->loc, "'try'"); break;
-    case N_FAIL: if (!saga_supported) unsupported(n->loc, "'fail'"); break;
+    case N_TRY: break;
+    case N_FAIL: break;
     case N_ALL: unsupported(n->loc, n->ival ? "'all settle'" : "'all'"); break;
     case N_ALL_FOR: unsupported(n->loc, "'all for'"); break;
     case N_RACE: unsupported(n->loc, "'race'"); break;
     case N_YIELD:
       if (n->rhs)
         unsupported(n->rhs->loc, "'timeout'");
-      if (n->comp && !saga_supported)
-        unsupported(n->comp->loc, "'compensate'");
       if (n->lhs && n->lhs->kind == N_CALL && n->lhs->decl &&
           n->lhs->decl->kind == D_ACTIVITY)
         unsupported(n->lhs->loc, "calling an activity");
@@ -901,8 +898,10 @@ bool low_check_supported(Program *p) {
 /* ---------------------------------------------------------------- dump */
 
 void ir_dump(IrFunc *f, FILE *out) {
-  static const char *ops[] = {"const", "copy", "bin", "un", "builtin", "extern", "list", "obj", "field", "index"};
-  static const char *terms[] = {"<open>", "jump", "branch", "return", "call", "sleep"};
+  static const char *ops[] = {"const", "copy", "bin", "un", "builtin", "extern", "list", "obj", "field", "index",
+                              "fail_is", "fail_take", "fail_put", "fail_cause", "err_field", "shield",
+                              "unshield", "comp_push"};
+  static const char *terms[] = {"<open>", "jump", "branch", "return", "call", "sleep", "fail", "unwind"};
   fprintf(out, "workflow %s: %d vars, %d blocks, %d states\n", f->name, f->vars.len,
           f->blocks.len, f->nstates);
   for (int i = 0; i < f->blocks.len; i++) {
@@ -911,6 +910,7 @@ void ir_dump(IrFunc *f, FILE *out) {
     for (int k = 0; k < b->insts.len; k++) {
       IrInst *in = b->insts.data[k];
       fprintf(out, "    v%d = %s", in->dst, ops[in->op]);
+      if (in->handler != IR_UNWIND) fprintf(out, " !b%d", in->handler);
       if (in->a >= 0) fprintf(out, " v%d", in->a);
       if (in->b >= 0) fprintf(out, " v%d", in->b);
       for (int j = 0; j < in->nargs; j++) fprintf(out, " v%d", in->args[j]);
@@ -919,6 +919,7 @@ void ir_dump(IrFunc *f, FILE *out) {
     fprintf(out, "    %s", terms[b->term.op]);
     if (b->term.a >= 0) fprintf(out, " v%d", b->term.a);
     if (b->term.op == T_CALL || b->term.op == T_SLEEP) fprintf(out, " state %d ->v%d", b->state, b->term.dst);
+    if (b->term.op >= T_CALL) fprintf(out, " !%d", b->term.handler);
     for (int s = 0; s < b->nsucc; s++) fprintf(out, " b%d", b->succ[s]);
     fprintf(out, "\n");
   }

@@ -74,7 +74,8 @@ char *ar_strdup(const char *s) { return ar_strndup(s, strlen(s)); }
 static char *ar_vprintf(const char *fmt, va_list ap) {
   va_list ap2;
   va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
+  char probe[1]; /* measures; a NULL buffer trips -Wformat-truncation under sanitizers */
+  int n = vsnprintf(probe, sizeof probe, fmt, ap2);
   va_end(ap2);
   if (n < 0) n = 0;
   char *p = ar_alloc((size_t)n + 1);
@@ -548,7 +549,8 @@ static void emit(DiagLevel lvl, const Loc *loc, const char *msg) {
 void diag_vreport(DiagLevel lvl, const Loc *loc, const char *fmt, va_list ap) {
   va_list ap2;
   va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
+  char probe[1]; /* measures; a NULL buffer trips -Wformat-truncation under sanitizers */
+  int n = vsnprintf(probe, sizeof probe, fmt, ap2);
   va_end(ap2);
   if (n < 0) n = 0;
   char *msg = malloc((size_t)n + 1);

@@ -7,8 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* SIGINT/SIGTERM cancel the root (exit 130 after unwinding); a second one
- * exits at once. The handler only sets a flag the scheduler reads between
+/* SIGINT/SIGTERM cancel the root (exit 130 after unwinding). A second one
+ * does not skip cleanup: it only says that finally blocks and compensations
+ * are still running (SIGKILL is the way to stop at once). The handler only sets a flag the scheduler reads between
  * turns, and wakes a loop blocked in libuv (uv_async_send is
  * async-signal-safe). */
 static weft_rt *volatile signal_rt;
@@ -18,7 +19,13 @@ static void on_signal(int signo) {
   (void)signo;
   weft_rt *rt = signal_rt;
   if (!rt) return;
-  if (rt->interrupted) _exit(WEFT_EXIT_CANCELLED);
+  if (rt->interrupted) {
+    static const char msg[] = "weft: still cleaning up (finally blocks and compensations are running); "
+                              "waiting for them to finish\n";
+    ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)r;
+    return;
+  }
   rt->interrupted = 1;
   if (signal_wake) uv_async_send(signal_wake);
 }
