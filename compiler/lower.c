@@ -217,7 +217,9 @@ static Decl *synthesize_compensation(Node *block, Vec *captures) {
   Decl *d = ar_alloc(sizeof *d);
   d->kind = D_WORKFLOW;
   d->loc = block->loc;
-  d->name = ar_printf("%s.compensate%d", fn->name, ++nsynthetic);
+  /* named after its place, for reports and traces: book.compensate@47:5 */
+  d->name = ar_printf("%s.compensate@%d:%d", fn->name, block->loc.line, block->loc.col);
+  nsynthetic++;
   d->name_loc = block->loc;
   d->module = fn->decl->module;
   d->ret = ty_unit;
