@@ -54,7 +54,7 @@ typedef enum {
   RT_LIST_NEW, RT_OBJ_NEW, RT_PRINT, RT_LOG, RT_NOW,
   RT_RAISE_CSTR, RT_RAISE_INDEX, RT_RAISE_DIV0, RT_RAISE_OVERFLOW, RT_MAIN,
   RT_RAISE, RT_RERAISE, RT_FAIL_IS, RT_FAIL_CAUSE, RT_FAIL_KIND, RT_FAIL_MSG,
-  RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH,
+  RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH, RT_JOIN_START, RT_JOIN_ALLOC, RT_JOIN_FREE, RT_COMP_ADOPT,
   RT__COUNT
 } RtFn;
 
@@ -103,6 +103,10 @@ static void rt_init(void) {
   rt_declare(RT_SHIELD, "weft_shield", t_void, P(t_ptr), 1);
   rt_declare(RT_UNSHIELD, "weft_unshield", t_i8, P(t_ptr, t_ptr, t_i32), 3);
   rt_declare(RT_COMP_PUSH, "weft_comp_push", t_void, P(t_ptr, t_ptr, t_ptr), 3);
+  rt_declare(RT_JOIN_START, "weft_join_start", t_ptr, P(t_ptr, t_ptr, t_ptr), 3);
+  rt_declare(RT_JOIN_ALLOC, "weft_join_alloc", t_ptr, P(t_ptr, t_i32), 2);
+  rt_declare(RT_JOIN_FREE, "weft_join_free", t_void, P(t_ptr, t_ptr), 2);
+  rt_declare(RT_COMP_ADOPT, "weft_comp_adopt", t_void, P(t_ptr, t_ptr, t_ptr), 3);
 #undef P
   (void)p;
 }
@@ -681,8 +685,9 @@ static LLVMValueRef await_ptr(void) { return LLVMBuildStructGEP2(B, W->frame_ty,
 
 static void set_state(int k) { LLVMBuildStore(B, ci32(k), field_ptr(v_f, OFF_STATE)); }
 
-/* A not-yet-started frame of callee with its arguments stored. */
-static LLVMValueRef new_child_frame(Wf *callee, int *args, int nargs) {
+/* A not-yet-started frame of callee with its arguments stored (borrowed
+ * values: the frame takes its own references). */
+static LLVMValueRef new_child_frame_vals(Wf *callee, LLVMValueRef *vals, int nargs) {
   IrFunc *cf = callee->ir;
   LLVMValueRef size = ci32((int64_t)LLVMABISizeOfType(TD, callee->frame_ty));
   LLVMValueRef child = CALL(RT_FRAME_ALLOC, v_rt, size);
@@ -691,11 +696,290 @@ static LLVMValueRef new_child_frame(Wf *callee, int *args, int nargs) {
     IrVar *pv = ir_var(cf, i);
     if (!pv->is_param || pv->param_index >= nargs)
       continue;
-    LLVMValueRef v = load_var(args[pv->param_index]);
-    retain_if_ref(pv->type, v); /* the child frame owns its arguments */
+    LLVMValueRef v = vals[pv->param_index];
+    retain_if_ref(pv->type, v);
     LLVMBuildStore(B, v, LLVMBuildStructGEP2(B, callee->frame_ty, child, pv->field, ""));
   }
   return child;
+}
+
+static LLVMValueRef new_child_frame(Wf *callee, int *args, int nargs) {
+  LLVMValueRef *vals = ar_alloc(sizeof(LLVMValueRef) * (nargs + 1));
+  for (int i = 0; i < nargs; i++)
+    vals[i] = load_var(args[i]);
+  return new_child_frame_vals(callee, vals, nargs);
+}
+
+/* ---------------------------------------------------------------- joins */
+
+/* struct weft_join: branches 0, n 8, pending 12, mode 16, winner 24, failure 32 */
+enum { JOIN_BRANCHES = 0, JOIN_N = 8, JOIN_MODE = 16, JOIN_WINNER = 24, JOIN_FAILURE = 32 };
+
+static LLVMBasicBlockRef entry_bb;
+
+static LLVMValueRef entry_alloca(LLVMTypeRef t, const char *name) {
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(B);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry_bb);
+  if (first)
+    LLVMPositionBuilderBefore(B, first);
+  else
+    LLVMPositionBuilderAtEnd(B, entry_bb);
+  LLVMValueRef a = LLVMBuildAlloca(B, t, name);
+  LLVMPositionBuilderAtEnd(B, here);
+  return a;
+}
+
+static Type *ret_type(Decl *d) {
+  return (d->ret && d->ret->kind != TY_UNIT && d->ret->kind != TY_NEVER && d->ret->kind != TY_INVALID)
+             ? d->ret : NULL;
+}
+
+/* Frees a finished branch; a result still in its slot is released. */
+static void free_branch(LLVMValueRef c, Type *rt_) {
+  if (rt_ && ty_is_ref(rt_))
+    CALL(RT_RELEASE, LLVMBuildLoad2(B, t_ptr, field_ptr(c, 48), ""));
+  CALL(RT_FRAME_FREE, v_rt, c);
+}
+
+/* Moves a finished branch's result out of its slot (offset 48: the first
+ * field after the header in every frame that has one). */
+static LLVMValueRef take_result(LLVMValueRef c, Type *t) {
+  LLVMValueRef p = field_ptr(c, 48);
+  LLVMValueRef v = LLVMBuildLoad2(B, llty(t), p, "result");
+  if (ty_is_ref(t))
+    LLVMBuildStore(B, cnull(), p);
+  return v;
+}
+
+static LLVMValueRef is_done(LLVMValueRef c) {
+  return LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildLoad2(B, t_i32, field_ptr(c, OFF_STATUS), ""), ci32(WEFT_DONE), "");
+}
+
+/* if (cond) { adopt c's compensations } */
+static void adopt_if_done(LLVMValueRef c) {
+  LLVMBasicBlockRef yes = new_bb("adopt"), no = new_bb("adopted");
+  LLVMBuildCondBr(B, is_done(c), yes, no);
+  LLVMPositionBuilderAtEnd(B, yes);
+  CALL(RT_COMP_ADOPT, v_rt, v_f, c);
+  LLVMBuildBr(B, no);
+  LLVMPositionBuilderAtEnd(B, no);
+}
+
+static void gen_join(IrBlock *b, LLVMBasicBlockRef resume_bb) {
+  IrInst *t = &b->term;
+  int n = t->nargs;
+  LLVMValueRef join = await_ptr();
+  LLVMValueRef barr = LLVMBuildStructGEP2(B, LLVMStructGetTypeAtIndex(W->frame_ty, F->await_field), join, 1, "branches");
+  LLVMTypeRef arr_ty = LLVMArrayType2(t_ptr, F->max_branches);
+  for (int i = 0; i < n; i++) {
+    LLVMValueRef c = new_child_frame(wf_of(t->bdecls[i]), t->bargs[i], t->bnargs[i]);
+    LLVMValueRef idx[2] = {ci64(0), ci64(i)};
+    LLVMBuildStore(B, c, LLVMBuildGEP2(B, arr_ty, barr, idx, 2, ""));
+  }
+  LLVMBuildStore(B, barr, field_ptr(join, JOIN_BRANCHES));
+  LLVMBuildStore(B, ci32(n), field_ptr(join, JOIN_N));
+  LLVMBuildStore(B, ci32(t->sub), field_ptr(join, JOIN_MODE));
+  set_state(b->state);
+  release_locals();
+  LLVMBuildRet(B, CALL(RT_JOIN_START, v_rt, v_f, join));
+
+  /* resume: every branch has finished */
+  LLVMPositionBuilderAtEnd(B, resume_bb);
+  join = await_ptr();
+  barr = LLVMBuildStructGEP2(B, LLVMStructGetTypeAtIndex(W->frame_ty, F->await_field), join, 1, "branches");
+  LLVMValueRef *c = ar_alloc(sizeof(LLVMValueRef) * (n + 1));
+  for (int i = 0; i < n; i++) {
+    LLVMValueRef idx[2] = {ci64(0), ci64(i)};
+    c[i] = LLVMBuildLoad2(B, t_ptr, LLVMBuildGEP2(B, arr_ty, barr, idx, 2, ""), "branch");
+  }
+  LLVMBasicBlockRef ok = new_bb("join.ok"), bad = new_bb("join.failed");
+  if (t->sub == JOIN_RACE) {
+    /* the winner decides: its value, or its failure raised here */
+    LLVMValueRef w = LLVMBuildLoad2(B, t_ptr, field_ptr(join, JOIN_WINNER), "winner");
+    LLVMValueRef r = NULL;
+    LLVMBasicBlockRef won = new_bb("race.value");
+    LLVMBuildCondBr(B, is_done(w), won, bad);
+    LLVMPositionBuilderAtEnd(B, won);
+    Type *rt_ = (t->type && t->type->kind != TY_UNIT && t->type->kind != TY_NEVER) ? t->type : NULL;
+    if (rt_)
+      r = take_result(w, rt_);
+    CALL(RT_COMP_ADOPT, v_rt, v_f, w);
+    for (int i = 0; i < n; i++)
+      free_branch(c[i], ret_type(t->bdecls[i]));
+    if (t->dst >= 0 && r)
+      store_var(t->dst, r);
+    else if (r)
+      drop_value(rt_, r);
+    LLVMBuildBr(B, bbs[b->succ[0]]);
+    LLVMPositionBuilderAtEnd(B, bad);
+    LLVMValueRef fl = LLVMBuildLoad2(B, t_ptr, field_ptr(w, OFF_FAILURE), "failure");
+    LLVMBuildStore(B, cnull(), field_ptr(w, OFF_FAILURE));
+    LLVMBuildStore(B, fl, field_ptr(v_f, OFF_FAILURE));
+    for (int i = 0; i < n; i++)
+      free_branch(c[i], ret_type(t->bdecls[i]));
+    LLVMBuildBr(B, handler_bb(t->handler));
+    (void)ok;
+    LLVMDeleteBasicBlock(ok);
+    return;
+  }
+  /* all: successful branches hand their compensations over in source order,
+   * whether or not a sibling failed */
+  for (int i = 0; i < n; i++)
+    adopt_if_done(c[i]);
+  LLVMValueRef fl = LLVMBuildLoad2(B, t_ptr, field_ptr(join, JOIN_FAILURE), "failure");
+  LLVMBuildCondBr(B, LLVMBuildIsNull(B, fl, ""), ok, bad);
+  LLVMPositionBuilderAtEnd(B, bad);
+  LLVMBuildStore(B, cnull(), field_ptr(join, JOIN_FAILURE));
+  LLVMBuildStore(B, fl, field_ptr(v_f, OFF_FAILURE));
+  for (int i = 0; i < n; i++)
+    free_branch(c[i], ret_type(t->bdecls[i]));
+  LLVMBuildBr(B, handler_bb(t->handler));
+
+  LLVMPositionBuilderAtEnd(B, ok);
+  LLVMValueRef *vals = ar_alloc(sizeof(LLVMValueRef) * (n + 1));
+  for (int i = 0; i < n; i++) {
+    Type *bt = ret_type(t->bdecls[i]);
+    vals[i] = bt ? take_result(c[i], bt) : NULL;
+    CALL(RT_FRAME_FREE, v_rt, c[i]);
+  }
+  if (t->dst >= 0) {
+    Type *rt_ = ir_var(F, t->dst)->type;
+    if (rt_->kind == TY_TUPLE && n > 1) {
+      uint64_t mask = 0;
+      for (int i = 0; i < rt_->nelems && i < 64; i++)
+        if (ty_is_ref(rt_->elems[i]))
+          mask |= 1ull << i;
+      LLVMValueRef o = CALL(RT_OBJ_NEW, ci32(rt_->nelems), LLVMConstInt(t_i64, mask, 0));
+      for (int i = 0; i < n && i < rt_->nelems; i++)
+        if (vals[i] && rt_->elems[i]->kind != TY_UNIT)
+          store_word(o, 16 + 8 * i, rt_->elems[i], vals[i]); /* moved in */
+      store_var(t->dst, o);
+    } else {
+      for (int i = 0; i < n; i++)
+        if (vals[i]) {
+          store_var(t->dst, vals[i]);
+          break;
+        }
+    }
+  } else {
+    for (int i = 0; i < n; i++)
+      if (vals[i])
+        drop_value(ret_type(t->bdecls[i]), vals[i]);
+  }
+  LLVMBuildBr(B, bbs[b->succ[0]]);
+}
+
+/* A counted loop: body(i) for i in [0, n). */
+static void counted_loop(LLVMValueRef n, void (*body)(LLVMValueRef i, void *arg), void *arg) {
+  LLVMValueRef ip = entry_alloca(t_i64, "i");
+  LLVMBuildStore(B, ci64(0), ip);
+  LLVMBasicBlockRef head = new_bb("loop"), bodyb = new_bb("loop.body"), done = new_bb("loop.done");
+  LLVMBuildBr(B, head);
+  LLVMPositionBuilderAtEnd(B, head);
+  LLVMValueRef i = LLVMBuildLoad2(B, t_i64, ip, "i");
+  LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, i, n, ""), bodyb, done);
+  LLVMPositionBuilderAtEnd(B, bodyb);
+  body(i, arg);
+  LLVMBuildStore(B, LLVMBuildAdd(B, i, ci64(1), ""), ip);
+  LLVMBuildBr(B, head);
+  LLVMPositionBuilderAtEnd(B, done);
+}
+
+typedef struct ForCtx {
+  IrInst *t;
+  Wf *callee;
+  LLVMValueRef barr, list, lo, out;
+  Type *elem;
+} ForCtx;
+
+static LLVMValueRef branch_at(LLVMValueRef barr, LLVMValueRef i) {
+  return LLVMBuildGEP2(B, t_ptr, barr, &i, 1, "");
+}
+
+static void for_spawn(LLVMValueRef i, void *p) {
+  ForCtx *x = p;
+  IrInst *t = x->t;
+  LLVMValueRef *vals = ar_alloc(sizeof(LLVMValueRef) * (t->nargs + 2));
+  Type *pt = x->callee->ir->decl->params[0].type;
+  if (x->list) {
+    LLVMValueRef off = LLVMBuildAdd(B, LLVMBuildShl(B, i, ci64(3), ""), ci64(16), "");
+    vals[0] = load_word(LLVMBuildGEP2(B, t_i8, x->list, &off, 1, ""), pt);
+  } else {
+    vals[0] = LLVMBuildAdd(B, x->lo, i, "");
+  }
+  for (int k = 0; k < t->nargs; k++)
+    vals[k + 1] = load_var(t->args[k]);
+  LLVMBuildStore(B, new_child_frame_vals(x->callee, vals, t->nargs + 1), branch_at(x->barr, i));
+}
+
+static void for_adopt(LLVMValueRef i, void *p) {
+  ForCtx *x = p;
+  adopt_if_done(LLVMBuildLoad2(B, t_ptr, branch_at(x->barr, i), ""));
+}
+
+static void for_free(LLVMValueRef i, void *p) {
+  ForCtx *x = p;
+  free_branch(LLVMBuildLoad2(B, t_ptr, branch_at(x->barr, i), ""), x->elem);
+}
+
+static void for_collect(LLVMValueRef i, void *p) {
+  ForCtx *x = p;
+  LLVMValueRef c = LLVMBuildLoad2(B, t_ptr, branch_at(x->barr, i), "");
+  if (x->out) {
+    LLVMValueRef v = take_result(c, x->elem);
+    if (x->elem->kind == TY_BOOL)
+      v = LLVMBuildZExt(B, v, t_i64, "");
+    LLVMValueRef off = LLVMBuildAdd(B, LLVMBuildShl(B, i, ci64(3), ""), ci64(16), "");
+    LLVMBuildStore(B, v, LLVMBuildGEP2(B, t_i8, x->out, &off, 1, ""));
+  }
+  CALL(RT_FRAME_FREE, v_rt, c);
+}
+
+static void gen_join_for(IrBlock *b, LLVMBasicBlockRef resume_bb) {
+  IrInst *t = &b->term;
+  ForCtx x = {t, wf_of(t->decl), NULL, NULL, NULL, NULL, ret_type(t->decl)};
+  LLVMValueRef n;
+  if (t->b >= 0) {
+    x.lo = load_var(t->a);
+    LLVMValueRef d = LLVMBuildSub(B, load_var(t->b), x.lo, "");
+    n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, d, ci64(0), ""), ci64(0), d, "n");
+  } else {
+    x.list = load_var(t->a);
+    n = LLVMBuildLoad2(B, t_i64, field_ptr(x.list, 8), "n");
+  }
+  LLVMValueRef join = await_ptr();
+  x.barr = CALL(RT_JOIN_ALLOC, v_rt, LLVMBuildTrunc(B, n, t_i32, ""));
+  counted_loop(n, for_spawn, &x);
+  LLVMBuildStore(B, x.barr, field_ptr(join, JOIN_BRANCHES));
+  LLVMBuildStore(B, LLVMBuildTrunc(B, n, t_i32, ""), field_ptr(join, JOIN_N));
+  LLVMBuildStore(B, ci32(JOIN_ALL), field_ptr(join, JOIN_MODE));
+  set_state(b->state);
+  release_locals();
+  LLVMBuildRet(B, CALL(RT_JOIN_START, v_rt, v_f, join));
+
+  LLVMPositionBuilderAtEnd(B, resume_bb);
+  join = await_ptr();
+  x.barr = LLVMBuildLoad2(B, t_ptr, field_ptr(join, JOIN_BRANCHES), "branches");
+  n = LLVMBuildZExt(B, LLVMBuildLoad2(B, t_i32, field_ptr(join, JOIN_N), ""), t_i64, "n");
+  counted_loop(n, for_adopt, &x);
+  LLVMValueRef fl = LLVMBuildLoad2(B, t_ptr, field_ptr(join, JOIN_FAILURE), "failure");
+  LLVMBasicBlockRef ok = new_bb("join.ok"), bad = new_bb("join.failed");
+  LLVMBuildCondBr(B, LLVMBuildIsNull(B, fl, ""), ok, bad);
+  LLVMPositionBuilderAtEnd(B, bad);
+  LLVMBuildStore(B, cnull(), field_ptr(join, JOIN_FAILURE));
+  LLVMBuildStore(B, fl, field_ptr(v_f, OFF_FAILURE));
+  counted_loop(n, for_free, &x);
+  CALL(RT_JOIN_FREE, v_rt, x.barr);
+  LLVMBuildBr(B, handler_bb(t->handler));
+
+  LLVMPositionBuilderAtEnd(B, ok);
+  if (x.elem && t->dst >= 0)
+    x.out = CALL(RT_LIST_NEW, n, ci32(ty_is_ref(x.elem) ? 1 : 0));
+  counted_loop(n, for_collect, &x);
+  CALL(RT_JOIN_FREE, v_rt, x.barr);
+  if (x.out)
+    store_var(t->dst, x.out);
+  LLVMBuildBr(B, bbs[b->succ[0]]);
 }
 
 static void gen_call(IrBlock *b, LLVMBasicBlockRef resume_bb) {
@@ -759,8 +1043,13 @@ static void declare_workflow(Wf *w) {
   fields[0] = t_hdr;
   if (f->result_field >= 0)
     fields[f->result_field] = llty(f->decl->ret);
-  if (f->await_field >= 0)
-    fields[f->await_field] = f->has_sleep ? t_timer : t_ptr;
+  if (f->await_field >= 0) {
+    if (f->has_join) /* a weft_join (40 bytes, like a timer) and the branch pointers */
+      fields[f->await_field] = LLVMStructTypeInContext(
+          C, (LLVMTypeRef[]){t_timer, LLVMArrayType2(t_ptr, f->max_branches)}, 2, 0);
+    else
+      fields[f->await_field] = f->has_sleep ? t_timer : t_ptr;
+  }
   for (int i = 0; i < f->vars.len; i++) {
     IrVar *v = ir_var(f, i);
     if (v->field >= 0)
@@ -773,8 +1062,9 @@ static void declare_workflow(Wf *w) {
   w->resume = LLVMAddFunction(M, ar_printf("weft.resume.%s", f->name), rty);
   LLVMSetLinkage(w->resume, LLVMInternalLinkage);
   w->name_str = global_cstr(f->name, ".name");
-  LLVMValueRef info_fields[] = {w->resume, ci32((int64_t)LLVMABISizeOfType(TD, w->frame_ty)), ci32(0),
-                                w->name_str, file_name(f->decl->module)};
+  uint64_t await_off = f->await_field >= 0 ? LLVMOffsetOfElement(TD, w->frame_ty, f->await_field) : 0;
+  LLVMValueRef info_fields[] = {w->resume, ci32((int64_t)LLVMABISizeOfType(TD, w->frame_ty)),
+                                ci32((int64_t)await_off), w->name_str, file_name(f->decl->module)};
   w->info = LLVMAddGlobal(M, t_info, ar_printf("weft.info.%s", f->name));
   LLVMSetInitializer(w->info, LLVMConstNamedStruct(t_info, info_fields, 5));
   LLVMSetGlobalConstant(w->info, 1);
@@ -801,7 +1091,7 @@ static void define_workflow(Wf *w) {
                                            LLVMDIFlagZero, 0);
     LLVMSetSubprogram(fn_val, di_scope);
   }
-  LLVMBasicBlockRef entry = new_bb("entry");
+  LLVMBasicBlockRef entry = entry_bb = new_bb("entry");
   bbs = ar_alloc(sizeof(LLVMBasicBlockRef) * F->blocks.len);
   for (int i = 0; i < F->blocks.len; i++)
     bbs[i] = new_bb(ar_printf("b%d", i));
@@ -869,6 +1159,8 @@ static void define_workflow(Wf *w) {
       break;
     }
     case T_UNWIND: LLVMBuildBr(B, handler_bb(b->term.handler)); break;
+    case T_JOIN: gen_join(b, resume_bbs[b->state]); break;
+    case T_JOIN_FOR: gen_join_for(b, resume_bbs[b->state]); break;
     case T_SLEEP: gen_sleep(b, resume_bbs[b->state]); break;
     default: diag_ice("codegen: block b%d of %s has no terminator", i, F->name);
     }
@@ -927,7 +1219,9 @@ static void print_frames(FILE *out) {
       if (fld == f->result_field)
         what = ar_printf("result: %s", ty_name(f->decl->ret));
       else if (fld == f->await_field)
-        what = f->has_sleep ? "await: timer / child frame" : "await: child frame";
+        what = f->has_join    ? ar_printf("await: join + %d branch slot%s", f->max_branches, f->max_branches == 1 ? "" : "s")
+               : f->has_sleep ? "await: timer / child frame"
+                              : "await: child frame";
       for (int v = 0; !what && v < f->vars.len; v++) {
         IrVar *x = ir_var(f, v);
         if (x->field == fld)
@@ -1020,7 +1314,10 @@ bool cg_program(Program *p, const CgOptions *opt, EmitKind kind, const char *out
 
   /* pass 1: lower every workflow, lay out frames, declare functions */
   nwfs = 0;
-  wfs = ar_alloc(sizeof(Wf) * (p->decls.len + 1));
+  low_helpers_init();
+  wfs = ar_alloc(sizeof(Wf) * (p->decls.len + low_helpers.len + 1));
+  for (int i = 0; i < low_helpers.len; i++)
+    wfs[nwfs++].ir = low_helpers.data[i];
   for (int i = 0; i < p->decls.len; i++) {
     Decl *d = p->decls.data[i];
     if (d->kind == D_WORKFLOW && d->body)

@@ -33,6 +33,13 @@ static void step_back(uint64_t *live, const IrInst *in) {
     bs_set(live, in->a);
   if (in->b >= 0)
     bs_set(live, in->b);
+  if (in->op == T_JOIN && in->bargs) {
+    for (int i = 0; i < in->nargs; i++)
+      for (int k = 0; k < in->bnargs[i]; k++)
+        if (in->bargs[i][k] >= 0)
+          bs_set(live, in->bargs[i][k]);
+    return;
+  }
   for (int k = 0; k < in->nargs; k++)
     if (in->args[k] >= 0)
       bs_set(live, in->args[k]);

@@ -69,7 +69,15 @@ typedef enum {
   T_FAIL,      /* raise: new failure of kind decl with message a (-1: none), or
                   re-raise the caught failure in a (sub 1); goto handler */
   T_UNWIND,    /* the in-flight failure continues to handler */
+  T_JOIN,      /* suspend: run branches concurrently (sub = JOIN_ALL / JOIN_RACE):
+                  branch i is workflow bdecls[i](bargs[i]); dst = tuple / single value
+                  (all) or the winner's value (race); goto succ[0] */
+  T_JOIN_FOR,  /* suspend: `all for`: one branch of decl per element of list a, or per
+                  int in [a, b) when b >= 0; param 0 is the element, args are the
+                  captured values; dst = list of the branch values */
 } IrTerm;
+
+enum { JOIN_ALL = 0, JOIN_SETTLE = 1, JOIN_RACE = 2 };
 
 typedef struct IrInst {
   int op;               /* IrOp or IrTerm */
@@ -84,6 +92,9 @@ typedef struct IrInst {
   size_t slen;
   Type *type;
   Type *btype;          /* I_BIN: type of b when it differs (duration * int) */
+  Decl **bdecls;        /* T_JOIN: per branch workflow */
+  int **bargs;          /* T_JOIN: per branch argument vars */
+  int *bnargs;
   Decl *decl;
   Loc loc;
   int handler;          /* block, or IR_UNWIND */
@@ -108,6 +119,8 @@ typedef struct IrFunc {
   int nstates;          /* suspension points; states are 1..nstates in source order */
   Vec suspends;         /* IrBlock* ending in T_CALL/T_SLEEP, index = state - 1 */
   bool has_call, has_sleep;
+  int max_branches;     /* widest T_JOIN: branch pointer slots after the join */
+  bool has_join;
   /* frame.c: layout of the LLVM frame struct after the 48-byte header */
   int result_field;     /* -1 when the workflow returns unit */
   int await_field;      /* child pointer / timer storage, -1 if no suspension */
@@ -119,6 +132,10 @@ IrFunc *low_workflow(Decl *wf);
 /* Compensation blocks become workflows of their own (their captured values
  * are parameters); lowering adds them here as it meets them. */
 extern Vec low_synthetic; /* Decl* */
+/* Hand-built helper workflows (sleep as a branch, the timeout of `E timeout d`):
+ * built by low_helpers_init before any lowering. */
+extern Vec low_helpers;   /* IrFunc* */
+void low_helpers_init(void);
 IrVar *ir_var(IrFunc *fn, int id);
 IrBlock *ir_block(IrFunc *fn, int id);
 void ir_dump(IrFunc *fn, FILE *out);

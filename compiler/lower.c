@@ -209,24 +209,37 @@ static void collect_syms(Node *n, Vec *used, Vec *declared) {
   }
 }
 
-/* A compensation block becomes a workflow whose parameters are the values it
- * captures, copied when the compensation is pushed. */
-static Decl *synthesize_compensation(Node *block, Vec *captures) {
+/* A compensation block, or an all/race branch block, becomes a workflow of
+ * its own whose parameters are the values it captures (copied when it is
+ * pushed or started: a block cannot assign its workflow's variables).
+ * `first`, when given, is parameter 0 (the element of an `all for`). It is
+ * named after its place, for reports and traces: book.compensate@47:5. */
+static Decl *synthesize_block(Node *block, const char *what, Type *ret, Sym *first, Vec *captures) {
   Vec used = {0}, declared = {0};
   collect_syms(block, &used, &declared);
   Decl *d = ar_alloc(sizeof *d);
   d->kind = D_WORKFLOW;
   d->loc = block->loc;
-  /* named after its place, for reports and traces: book.compensate@47:5 */
-  d->name = ar_printf("%s.compensate@%d:%d", fn->name, block->loc.line, block->loc.col);
+  d->name = ar_printf("%s.%s@%d:%d", fn->name, what, block->loc.line, block->loc.col);
   nsynthetic++;
   d->name_loc = block->loc;
   d->module = fn->decl->module;
-  d->ret = ty_unit;
+  d->ret = (ret && ret->kind != TY_NEVER && ret->kind != TY_INVALID) ? ret : ty_unit;
+  d->block_value = d->ret->kind != TY_UNIT;
   d->body = block;
-  d->params = ar_alloc(sizeof(Param) * (used.len + 1));
+  d->params = ar_alloc(sizeof(Param) * (used.len + 2));
+  if (first) {
+    Param *p = &d->params[d->nparams++];
+    p->name = first->name;
+    p->loc = first->loc;
+    p->type = first->type;
+    p->sym = first;
+    vec_push(&d->locals, first);
+  }
   for (int i = 0; i < used.len; i++) {
     Sym *s = used.data[i];
+    if (s == first)
+      continue;
     bool inner = false;
     for (int k = 0; k < declared.len; k++)
       inner |= declared.data[k] == s;
@@ -265,7 +278,7 @@ static void lower_comp_push(Node *c) {
     return;
   }
   Vec caps = {0};
-  Decl *d = synthesize_compensation(c, &caps);
+  Decl *d = synthesize_block(c, "compensate", ty_unit, NULL, &caps);
   int *args = args_array(caps.len);
   for (int k = 0; k < caps.len; k++)
     args[k] = sym_var(caps.data[k]);
@@ -275,8 +288,196 @@ static void lower_comp_push(Node *c) {
   i->nargs = caps.len;
 }
 
+/* ---- all / race / timeout */
+
+/* Hand-built helper workflows: `sleep(d)` as a branch, and the losing side
+ * of `E timeout d`, which fails with Timeout naming the duration. */
+static Decl *helper_sleep, *helper_timeout;
+Vec low_helpers; /* IrFunc* */
+
+static Decl *helper_decl(const char *name) {
+  Decl *d = ar_alloc(sizeof *d);
+  d->kind = D_WORKFLOW;
+  d->name = name;
+  d->ret = ty_unit;
+  d->nparams = 1;
+  d->params = ar_alloc(sizeof(Param));
+  d->params[0].name = "d";
+  d->params[0].type = ty_duration;
+  return d;
+}
+
+void low_helpers_init(void) {
+  static Decl timeout_kind = {.kind = D_ERROR, .name = "Timeout", .module = -1};
+  low_helpers = (Vec){0};
+  for (int which = 0; which < 2; which++) {
+    Decl *d = helper_decl(which ? "weft.timeout" : "weft.sleep");
+    fn = ar_alloc(sizeof *fn);
+    fn->decl = d;
+    fn->name = d->name;
+    fn->result_field = fn->await_field = -1;
+    handler = IR_UNWIND;
+    loops = NULL;
+    fins = NULL;
+    int dv = new_var(ty_duration, "d", d->loc);
+    ir_var(fn, dv)->is_param = true;
+    cur = new_block();
+    suspend(T_SLEEP, d->loc)->a = dv;
+    fn->has_sleep = true;
+    if (which) {
+      int pre = new_var(ty_str, NULL, d->loc), ds = new_var(ty_str, NULL, d->loc),
+          msg = new_var(ty_str, NULL, d->loc);
+      IrInst *c = emit(I_CONST, pre, ty_str, d->loc);
+      c->sval = "timed out after ";
+      c->slen = strlen(c->sval);
+      IrInst *st = emit(I_BUILTIN, ds, ty_duration, d->loc);
+      st->sub = BI_STR;
+      st->args = args_array(1);
+      st->args[0] = dv;
+      st->nargs = 1;
+      IrInst *cat = emit(I_BIN, msg, ty_str, d->loc);
+      cat->sub = OP_ADD;
+      cat->a = pre;
+      cat->b = ds;
+      IrInst *t = terminate(T_FAIL, d->loc);
+      t->decl = &timeout_kind;
+      t->a = msg;
+      helper_timeout = d;
+    } else {
+      terminate(T_RETURN, d->loc)->a = -1;
+      helper_sleep = d;
+    }
+    vec_push(&low_helpers, fn);
+  }
+  fn = NULL;
+}
+
+static Node *wrap_as_block(Node *effect, Type *t) {
+  Node *y = ar_alloc(sizeof *y);
+  y->kind = N_YIELD;
+  y->loc = effect->loc;
+  y->lhs = effect;
+  y->type = t;
+  Node *st = ar_alloc(sizeof *st);
+  st->kind = N_EXPR_STMT;
+  st->loc = effect->loc;
+  st->lhs = y;
+  Node *b = ar_alloc(sizeof *b);
+  b->kind = N_BLOCK;
+  b->loc = effect->loc;
+  b->body = st;
+  return b;
+}
+
+/* One branch: the frame of a workflow call, or a synthetic workflow. */
+static Decl *lower_branch(Node *b, Type *t, int **args, int *nargs) {
+  if (b->kind == N_CALL && b->decl && b->decl->kind == D_WORKFLOW) {
+    *args = args_array(b->nargs);
+    *nargs = lower_args(b->args, b->nargs, *args);
+    return b->decl;
+  }
+  if (b->kind == N_CALL && b->builtin == BI_SLEEP) {
+    *args = args_array(1);
+    (*args)[0] = lower_expr(b->args, -1);
+    *nargs = 1;
+    return helper_sleep;
+  }
+  Node *block = b->kind == N_BLOCK_EXPR ? b->body : b->kind == N_BLOCK ? b : wrap_as_block(b, t);
+  Vec caps = {0};
+  Decl *d = synthesize_block(block, "branch", t, NULL, &caps);
+  *args = args_array(caps.len);
+  for (int k = 0; k < caps.len; k++)
+    (*args)[k] = sym_var(caps.data[k]);
+  *nargs = caps.len;
+  return d;
+}
+
+static int lower_join(Node *e, int want) {
+  Node *eff = e->lhs;
+  int r = dest(e, want);
+  if (eff->kind == N_ALL_FOR && !e->rhs) {
+    int a, b = -1;
+    if (eff->rhs->kind == N_RANGE) {
+      a = new_var(ty_int, NULL, eff->loc);
+      lower_expr(eff->rhs->lhs, a);
+      b = new_var(ty_int, NULL, eff->loc);
+      lower_expr(eff->rhs->rhs, b);
+    } else {
+      a = lower_expr(eff->rhs, -1);
+    }
+    Vec caps = {0};
+    Type *elem = e->type && e->type->kind == TY_LIST ? e->type->elem : ty_unit;
+    Decl *d = synthesize_block(eff->body, "branch", elem, eff->sym, &caps);
+    IrInst *t = suspend(T_JOIN_FOR, e->loc);
+    t->decl = d;
+    t->a = a;
+    t->b = b;
+    t->args = args_array(caps.len);
+    for (int k = 0; k < caps.len; k++)
+      t->args[k] = sym_var(caps.data[k]);
+    t->nargs = caps.len;
+    t->dst = r;
+    t->type = e->type;
+    t->sub = JOIN_ALL;
+    fn->has_join = true;
+    return r;
+  }
+  /* the branches, in source order */
+  Node *list[2] = {NULL, NULL};
+  Node *branches;
+  int n, mode;
+  if (e->rhs) { /* E timeout D == race { E, { yield sleep(D); fail Timeout(...) } } */
+    list[0] = eff;
+    n = 2;
+    mode = JOIN_RACE;
+    branches = NULL;
+  } else {
+    branches = eff->args;
+    n = eff->nargs;
+    mode = eff->kind == N_RACE ? JOIN_RACE : eff->ival ? JOIN_SETTLE : JOIN_ALL;
+  }
+  Decl **decls = ar_alloc(sizeof(Decl *) * (n + 1));
+  int **bargs = ar_alloc(sizeof(int *) * (n + 1));
+  int *bn = ar_alloc(sizeof(int) * (n + 1));
+  if (e->rhs) {
+    decls[0] = lower_branch(list[0], e->type, &bargs[0], &bn[0]);
+    bargs[1] = args_array(1);
+    bargs[1][0] = lower_expr(e->rhs, -1);
+    bn[1] = 1;
+    decls[1] = helper_timeout;
+  } else {
+    int i = 0;
+    for (Node *b = branches; b && i < n; b = b->next, i++) {
+      Type *bt = mode == JOIN_RACE ? e->type
+                 : (e->type && e->type->kind == TY_TUPLE && n > 1) ? e->type->elems[i]
+                                                                   : e->type;
+      if (b->type && (b->type->kind == TY_NEVER || b->type->kind == TY_UNIT))
+        bt = b->type;
+      decls[i] = lower_branch(b, bt, &bargs[i], &bn[i]);
+    }
+  }
+  IrInst *t = suspend(T_JOIN, e->loc);
+  t->sub = mode;
+  t->bdecls = decls;
+  t->bargs = bargs;
+  t->bnargs = bn;
+  t->nargs = n;
+  t->dst = r;
+  t->type = e->type;
+  if (n > fn->max_branches)
+    fn->max_branches = n;
+  fn->has_join = true;
+  return r;
+}
+
 static int lower_yield(Node *e, int want) {
   Node *eff = e->lhs;
+  if (e->rhs || eff->kind == N_ALL || eff->kind == N_RACE || eff->kind == N_ALL_FOR) {
+    int r = lower_join(e, want);
+    if (e->comp)
+      lower_comp_push(e->comp);
+    return r;
+  }
   if (eff->kind != N_CALL)
     diag_ice("lowering: unsupported effect kind %d", eff->kind);
   if (eff->builtin == BI_SLEEP) {
@@ -803,7 +1004,23 @@ IrFunc *low_workflow(Decl *wf) {
   }
   retval = new_var(wf->ret, "return", wf->loc);
   cur = new_block();
-  lower_block(wf->body);
+  if (wf->block_value) {
+    /* a branch block: its value is its last expression statement */
+    Node *last = NULL;
+    for (Node *s = wf->body->body; s; s = s->next)
+      last = s;
+    for (Node *s = wf->body->body; s; s = s->next) {
+      if (s == last && s->kind == N_EXPR_STMT) {
+        lower_expr(s->lhs, retval);
+        if (block_is_open())
+          terminate(T_RETURN, s->loc)->a = retval;
+      } else {
+        lower_stmt(s);
+      }
+    }
+  } else {
+    lower_block(wf->body);
+  }
   /* Falling off the end: a unit workflow returns; a typed one was rejected
    * by types.c unless the end is unreachable. */
   for (int i = 0; i < fn->blocks.len; i++) {
@@ -821,6 +1038,8 @@ IrFunc *low_workflow(Decl *wf) {
 /* ---------------------------------------------------------------- support check */
 
 static bool supported_ok;
+/* all/race/timeout need the runtime's joins (weft_join_start) */
+static const bool joins_supported = false;
 
 
 static void unsupported(Loc loc, const char *what) {
@@ -867,11 +1086,14 @@ static void check_node(Node *n) {
     switch (n->kind) {
     case N_TRY: break;
     case N_FAIL: break;
-    case N_ALL: unsupported(n->loc, n->ival ? "'all settle'" : "'all'"); break;
-    case N_ALL_FOR: unsupported(n->loc, "'all for'"); break;
-    case N_RACE: unsupported(n->loc, "'race'"); break;
+    case N_ALL:
+      if (n->ival || !joins_supported)
+        unsupported(n->loc, n->ival ? "'all settle'" : "'all'");
+      break;
+    case N_ALL_FOR: if (!joins_supported) unsupported(n->loc, "'all for'"); break;
+    case N_RACE: if (!joins_supported) unsupported(n->loc, "'race'"); break;
     case N_YIELD:
-      if (n->rhs)
+      if (n->rhs && !joins_supported)
         unsupported(n->rhs->loc, "'timeout'");
       if (n->lhs && n->lhs->kind == N_CALL && n->lhs->decl &&
           n->lhs->decl->kind == D_ACTIVITY)

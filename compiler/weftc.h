@@ -271,6 +271,8 @@ struct Decl {
 
   Vec locals;             /* resolve.c: every Sym of a workflow, Sym.index = position */
   bool used;              /* for warnings */
+  bool block_value;       /* lower.c: synthetic workflow of an all/race branch block, whose
+                             value is its last expression statement */
 };
 
 /* A parsed module: one .weft file. */
