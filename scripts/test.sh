@@ -30,8 +30,14 @@ record() {
   TOTAL_FAIL=$((TOTAL_FAIL + $4))
 }
 
+# lit's per-test timeout needs psutil: Debian's python3-psutil lives under
+# /usr/bin/python3, which is not always the python3 first on PATH (pyenv).
+LIT_PY=python3
+for py in /usr/bin/python3 python3; do
+  if "$py" -c 'import psutil' >/dev/null 2>&1; then LIT_PY=$py; break; fi
+done
 lit_timeout=()
-if python3 -c 'import psutil' >/dev/null 2>&1; then lit_timeout=(--timeout=600); fi
+if "$LIT_PY" -c 'import psutil' >/dev/null 2>&1; then lit_timeout=(--timeout=300); fi
 
 for dir in $CONFIGS; do
   opts=()
@@ -67,7 +73,7 @@ for dir in $CONFIGS; do
   weft_say "$dir: lit suite (tests/lit)"
   results="$WEFT_ROOT/$dir/tests/lit/results.json"
   rm -f "$results"
-  PATH="$WEFT_LLVM_BIN:$PATH" python3 "$WEFT_LIT" -sv -j "$JOBS" "${lit_timeout[@]}" \
+  PATH="$WEFT_LLVM_BIN:$PATH" "$LIT_PY" "$WEFT_LIT" -sv -j "$JOBS" "${lit_timeout[@]}" \
     -o "$results" "$dir/tests/lit"
   if read -r p f s < <(python3 scripts/count_results.py lit "$results"); then
     if [ $((p + f)) -eq 0 ]; then
