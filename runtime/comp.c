@@ -103,6 +103,8 @@ uint32_t weft_comp_count(weft_rt *rt, const weft_frame *f) {
   return s ? s->n : 0;
 }
 
+static void discard_list(weft_rt *rt, weft_frame *head);
+
 /* Drops a compensation that will never run: its resume releases what the
  * frame owns (WEFT_STATE_DISCARD), then the frame is freed. */
 static void discard(weft_rt *rt, weft_frame *c) {
@@ -128,6 +130,16 @@ static void discard_list(weft_rt *rt, weft_frame *head) {
   }
 }
 
+/* Puts stack s on top of p's: its steps are newer than everything there. */
+static void stack_onto(weft_rt *rt, weft_frame *p, compstack s) {
+  compstack *ps = tab_insert(&rt->comps, p);
+  s.tail->qnext = ps->head;
+  if (!ps->tail) ps->tail = s.tail;
+  ps->head = s.head;
+  ps->n += s.n;
+  p->flags |= WEFT_FLAG_COMPS;
+}
+
 void weft__comps_handoff(weft_rt *rt, weft_frame *f) {
   f->flags &= ~WEFT_FLAG_COMPS;
   compstack s = tab_take(&rt->comps, f);
@@ -137,13 +149,19 @@ void weft__comps_handoff(weft_rt *rt, weft_frame *f) {
     discard_list(rt, s.head);
     return;
   }
-  /* The child's steps are newer than everything on the parent's stack. */
-  compstack *ps = tab_insert(&rt->comps, p);
-  s.tail->qnext = ps->head;
-  if (!ps->tail) ps->tail = s.tail;
-  ps->head = s.head;
-  ps->n += s.n;
-  p->flags |= WEFT_FLAG_COMPS;
+  stack_onto(rt, p, s);
+}
+
+void weft_comp_adopt(weft_rt *rt, weft_frame *f, weft_frame *branch) {
+  if (!(branch->flags & WEFT_FLAG_COMPS)) return;
+  branch->flags &= ~WEFT_FLAG_COMPS;
+  compstack s = tab_take(&rt->comps, branch);
+  if (s.head) stack_onto(rt, f, s);
+}
+
+void weft__comps_drop(weft_rt *rt, weft_frame *f) {
+  f->flags &= ~WEFT_FLAG_COMPS;
+  discard_list(rt, tab_take(&rt->comps, f).head);
 }
 
 /* ---- running a stack: the driver frame -------------------------------------- */
@@ -166,11 +184,12 @@ weft_frame *weft__comps_unwind(weft_rt *rt, weft_frame *f) {
   compstack s = tab_take(&rt->comps, f);
   if (!s.head) {
     f->status = weft__failed_status(f->failure);
-    return f->parent;
+    return weft__finish(rt, f);
   }
   comp_driver *d = weft_frame_alloc(rt, sizeof *d);
   d->h.fn = &driver_info;
-  d->h.parent = f->parent;
+  d->h.parent = f->parent; /* informational: the driver ends through weft__finish(target) */
+  d->h.flags = WEFT_FLAG_RUNNER;
   d->target = f;
   d->list = s.head;
   /* f stays WEFT_RUNNING (but inert: its resume already ended) until the
@@ -241,9 +260,8 @@ static weft_frame *driver_resume(weft_rt *rt, weft_frame *f) {
     f->flags &= ~WEFT_FLAG_COMPS;
     discard_list(rt, tab_take(&rt->comps, f).head);
   }
-  weft_frame *parent = f->parent;
   weft_frame_free(rt, f);
-  return parent;
+  return weft__finish(rt, t);
 }
 
 void weft__comps_destroy(weft_rt *rt) {

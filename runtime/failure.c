@@ -154,12 +154,15 @@ void weft_shield(weft_frame *f) {
 }
 
 bool weft_unshield(weft_rt *rt, weft_frame *f, int32_t sub) {
-  (void)sub;
   if (WEFT__UNLIKELY(!(f->flags & WEFT_FLAG_SHIELD_MASK)))
     weft__internal_error("unbalanced unshield in workflow %s",
                          f->fn && f->fn->name ? f->fn->name : "?");
   f->flags--;
   if ((f->flags & WEFT_FLAG_SHIELD_MASK) || !(f->flags & WEFT_FLAG_CANCEL_PENDING)) return false;
+  /* sub == 0: the caller does not look at the result (it puts a failure
+   * back, or leaves through return/break): raising here would be lost, so
+   * the cancellation stays pending for the next suspension. */
+  if (!sub) return false;
   /* The deferred cancellation is delivered here: the frame unwinds with a
    * Cancelled failure in flight. */
   f->flags &= ~WEFT_FLAG_CANCEL_PENDING;

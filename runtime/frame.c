@@ -124,6 +124,9 @@ void weft_frame_free(weft_rt *rt, void *frame) {
   uint32_t size = f->size;
   if (WEFT__UNLIKELY(size < sizeof(weft_frame)))
     weft__internal_error("freeing a frame with corrupt size %u", size);
+  /* a stack keyed by this address must not outlive it (a join branch freed
+   * without weft_comp_adopt, a root that never finished) */
+  if (WEFT__UNLIKELY(f->flags & WEFT_FLAG_COMPS)) weft__comps_drop(rt, f);
   p->frames_freed++;
   if (WEFT__LIKELY(size <= WEFT_FRAME_POOL_MAX)) {
     uint32_t cls = (size - 1) / WEFT__FRAME_GRAIN;

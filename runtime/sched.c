@@ -129,18 +129,71 @@ static inline weft_frame *runq_pop(weft_rt *rt) {
   } else {
     return NULL;
   }
-  f->flags &= ~WEFT_FLAG_QUEUED;
+  /* a timer wake-up (or sleep(0)) is over once the frame is taken */
+  f->flags &= ~(WEFT_FLAG_QUEUED | WEFT_FLAG_AWAIT_TIMER);
   return f;
 }
 
 weft_frame *weft__runq_pop(weft_rt *rt) { return runq_pop(rt); }
 
-/* ---- completion -------------------------------------------------------------------- */
+/* ---- completion --------------------------------------------------------------------
+ *
+ * The fast paths are a flag test on f and one on its parent: a plain child
+ * finishing clears the parent's AWAIT_CHILD and returns it. Compensation
+ * stacks, a pending cancellation (a frame dropped before it started), a
+ * parent parked on a join or a parent whose cancellation was passed on to
+ * this child take the slow paths. */
+
+weft_frame *weft__finish(weft_rt *rt, weft_frame *f) {
+  weft_frame *p = f->parent;
+  if (!p) return NULL;
+  uint32_t pf = p->flags;
+  if (pf & WEFT_FLAG_AWAIT_JOIN) return weft__join_branch_finished(rt, p, f);
+  if (pf & WEFT_FLAG_FORWARDED) {
+    /* p's cancellation went to this child: delivered if the child ended
+     * CANCELLED (p sees that), else p still owes it (next suspension) */
+    pf &= ~WEFT_FLAG_FORWARDED;
+    if (f->status != WEFT_CANCELLED) pf |= WEFT_FLAG_CANCEL_PENDING;
+  }
+  p->flags = pf & ~WEFT_FLAG_AWAIT_CHILD;
+  return p;
+}
+
+static weft_frame *done_slow(weft_rt *rt, weft_frame *f) {
+  if (f->state == WEFT_STATE_DISCARD && (f->flags & WEFT_FLAG_CANCEL_PENDING)) {
+    /* cancelled before it started (weft_run resumed it with DISCARD): it
+     * released what it owned and ends CANCELLED */
+    f->flags &= ~WEFT_FLAG_CANCEL_PENDING;
+    f->status = WEFT_RUNNING;
+    weft_raise_cstr(rt, f, &weft_kind_Cancelled, "cancelled", NULL);
+    return weft_failed(rt, f);
+  }
+  weft_frame *p = f->parent;
+  if (p && (p->flags & WEFT_FLAG_AWAIT_JOIN)) {
+    weft_join *j = weft__await_slot(p);
+    if (j->mode == WEFT_JOIN_RACE && j->winner) {
+      /* a race loser that succeeded anyway: treated as cancelled, so its
+       * compensations run (DESIGN 2.4) */
+      f->status = WEFT_RUNNING;
+      weft_raise_cstr(rt, f, &weft_kind_Cancelled, "cancelled", NULL);
+      return weft_failed(rt, f);
+    }
+    /* a branch keeps its stack until the parent adopts it (weft_comp_adopt) */
+    return weft__finish(rt, f);
+  }
+  if (f->flags & WEFT_FLAG_COMPS) weft__comps_handoff(rt, f);
+  return weft__finish(rt, f);
+}
 
 weft_frame *weft_done(weft_rt *rt, weft_frame *f) {
   f->status = WEFT_DONE;
-  if (WEFT__UNLIKELY(f->flags & WEFT_FLAG_COMPS)) weft__comps_handoff(rt, f);
-  return f->parent;
+  if (WEFT__UNLIKELY(f->flags & (WEFT_FLAG_COMPS | WEFT_FLAG_CANCEL_PENDING))) return done_slow(rt, f);
+  weft_frame *p = f->parent;
+  if (!p) return NULL;
+  uint32_t pf = p->flags;
+  if (WEFT__UNLIKELY(pf & (WEFT_FLAG_AWAIT_JOIN | WEFT_FLAG_FORWARDED))) return done_slow(rt, f);
+  p->flags = pf & ~WEFT_FLAG_AWAIT_CHILD;
+  return p;
 }
 
 weft_frame *weft_failed(weft_rt *rt, weft_frame *f) {
@@ -148,50 +201,7 @@ weft_frame *weft_failed(weft_rt *rt, weft_frame *f) {
     weft_raise_cstr(rt, f, &weft_kind_Error, "workflow failed without a failure", NULL);
   if (WEFT__UNLIKELY(f->flags & WEFT_FLAG_COMPS)) return weft__comps_unwind(rt, f);
   f->status = weft__failed_status(f->failure);
-  return f->parent;
-}
-
-/* ---- cancellation ---------------------------------------------------------------------
- *
- * weft_cancel only records the request; it is delivered at turn boundaries,
- * when no frame is running, to every frame of the root's tree parked on a
- * timer (a sleep): its timer is cancelled, Cancelled is raised into it and it
- * is made ready, so it resumes at its sleep with f->failure set and unwinds.
- * A frame inside a shielded region (its own or an ancestor's finally or
- * compensation) is not touched: the nearest shielded frame gets
- * WEFT_FLAG_CANCEL_PENDING instead, delivered by its outermost weft_unshield.
- * Parents learn of it the usual way: the child finishes CANCELLED. The
- * request stays active (a frame that parks later is cancelled too), and
- * WEFT_FLAG_CANCELLED keeps each frame from being cancelled twice. */
-
-void weft_cancel(weft_rt *rt) { rt->cancel = 1; }
-
-bool weft_cancel_requested(const weft_rt *rt) { return rt->cancel != 0; }
-
-static void deliver_cancel(weft_rt *rt) {
-  size_t n;
-  weft_timer **v = weft__wheel_collect(&rt->wheel, &n);
-  for (size_t i = 0; i < n; i++) {
-    weft_timer *t = v[i];
-    weft_frame *f = t->owner, *shielded = NULL, *top = f;
-    bool done = false;
-    if (!f) continue;
-    for (weft_frame *a = f; a; a = a->parent) {
-      if (a->flags & WEFT_FLAG_CANCELLED) done = true;
-      if (!shielded && (a->flags & WEFT_FLAG_SHIELD_MASK)) shielded = a;
-      top = a;
-    }
-    if (done || top != rt->root) continue; /* already unwinding, or not ours */
-    if (shielded) {
-      shielded->flags |= WEFT_FLAG_CANCEL_PENDING | WEFT_FLAG_CANCELLED;
-      continue;
-    }
-    f->flags |= WEFT_FLAG_CANCELLED;
-    weft_timer_cancel(rt, t);
-    weft_raise_cstr(rt, f, &weft_kind_Cancelled, "cancelled", NULL);
-    weft_ready_fifo(rt, f);
-  }
-  free(v);
+  return weft__finish(rt, f);
 }
 
 /* ---- turns -------------------------------------------------------------------------- */
@@ -219,8 +229,8 @@ static weft_frame *next_turn(weft_rt *rt) {
   fire_due(rt);
   weft_frame *f;
   for (;;) {
-    if (WEFT__UNLIKELY(rt->interrupted)) rt->cancel = 1;
-    if (WEFT__UNLIKELY(rt->cancel) && rt->wheel.count) deliver_cancel(rt);
+    if (WEFT__UNLIKELY(rt->interrupted) && !rt->cancel) weft_cancel(rt);
+    if (WEFT__UNLIKELY(rt->cancel_legacy) && rt->wheel.count) weft__cancel_legacy_scan(rt);
     if ((f = runq_pop(rt))) break;
     if (rt->opts.virtual_time) {
       /* DESIGN 2.8: when nothing is runnable the clock jumps to the next
@@ -253,9 +263,17 @@ static weft_frame *next_turn(weft_rt *rt) {
   return f;
 }
 
+/* A resume function that started a child by returning it (the child
+ * pointer in its await slot) without weft_call: park it the same way. */
+static void implicit_call(weft_rt *rt, weft_frame *f, weft_frame *child) {
+  if (f->fn->await_off && *(weft_frame **)weft__await_slot(f) == child) weft_call(rt, f, child);
+}
+
 int weft_run(weft_rt *rt, weft_frame *root) {
   if (root->status != WEFT_RUNNING) return 0;
   rt->root = root;
+  rt->cancel_legacy = 0;
+  if (rt->cancel) weft__cancel_root(rt); /* requested before the run */
   clock_read(rt);
   fire_due(rt);
   int rc = 0;
@@ -266,8 +284,16 @@ int weft_run(weft_rt *rt, weft_frame *root) {
       if (WEFT__UNLIKELY(cur->status != WEFT_RUNNING))
         weft__internal_error("resuming finished workflow %s",
                              cur->fn && cur->fn->name ? cur->fn->name : "?");
+      /* cancelled before it started: it never runs its body, only releases
+       * what it owns (and then ends CANCELLED, see weft_done) */
+      if (WEFT__UNLIKELY(cur->flags & WEFT_FLAG_CANCEL_PENDING) && cur->state == 0 &&
+          !(cur->flags & WEFT_FLAG_SHIELD_MASK))
+        cur->state = WEFT_STATE_DISCARD;
+      weft_frame *prev = cur;
       cur = cur->fn->resume(rt, cur);
       left--;
+      if (cur && WEFT__UNLIKELY(cur->parent == prev) && !(prev->flags & WEFT_FLAG_AWAIT_MASK))
+        implicit_call(rt, prev, cur);
       if (!cur) {
         if (root->status != WEFT_RUNNING) break;
         cur = runq_pop(rt);

@@ -299,6 +299,17 @@ void weft_timer_start(weft_rt *rt, weft_timer *t, weft_frame *owner, uint64_t ex
 }
 
 void weft_sleep(weft_rt *rt, weft_frame *f, weft_timer *t, int64_t us) {
+  uint32_t fl = f->flags;
+  if (WEFT__UNLIKELY(fl & WEFT_FLAG_CANCEL_PENDING) && !(fl & WEFT_FLAG_SHIELD_MASK)) {
+    /* a cancellation waited for this suspension: do not park */
+    f->flags = fl & ~WEFT_FLAG_CANCEL_PENDING;
+    weft_raise_cstr(rt, f, &weft_kind_Cancelled, "cancelled", NULL);
+    t->owner = f;
+    weft_ready_fifo(rt, f);
+    return;
+  }
+  /* parked at its await slot: weft_cancel_frame can find the timer */
+  if ((char *)t == (char *)f + f->fn->await_off) f->flags = fl | WEFT_FLAG_AWAIT_TIMER;
   if (us <= 0) {
     t->owner = f;
     weft_ready_fifo(rt, f);

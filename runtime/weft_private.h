@@ -124,7 +124,8 @@ struct weft_rt {
   uint64_t wall_base_us;           /* real mode: wall clock at start */
   uint64_t mono_base_ns;           /* real mode: uv_hrtime() at start */
   weft_frame *root;                /* frame weft_run is driving */
-  int cancel;                      /* weft_cancel was called: deliver at turn boundaries */
+  int cancel;                      /* weft_cancel was called */
+  int cancel_legacy;               /* ... for a root without an await slot: scan timers between turns */
   volatile sig_atomic_t interrupted; /* set by weft_main's SIGINT/SIGTERM handler */
   uint64_t resumes, timers_fired;
   weft_rt_options opts;
@@ -142,10 +143,23 @@ struct weft_rt {
 
 weft_frame *weft__runq_pop(weft_rt *rt); /* for tests: next frame the scheduler would run */
 
+static inline void *weft__await_slot(const weft_frame *f) { return (char *)f + f->fn->await_off; }
+
+/* A frame finished (status set): routes it to its parent -- clears the
+ * parent's AWAIT_CHILD, or counts it in the parent's join -- and returns the
+ * frame to run next (the parent, or NULL). */
+weft_frame *weft__finish(weft_rt *rt, weft_frame *f);
+/* join.c: b (status set) finished while its parent p is parked on a join. */
+weft_frame *weft__join_branch_finished(weft_rt *rt, weft_frame *p, weft_frame *b);
+/* cancel.c: cancellation of a root without an await slot (old scan). */
+void weft__cancel_root(weft_rt *rt);
+void weft__cancel_legacy_scan(weft_rt *rt);
+
 /* comp.c: slow paths of weft_done / weft_failed for frames with WEFT_FLAG_COMPS */
 void weft__comps_handoff(weft_rt *rt, weft_frame *f);          /* success: to parent, or discard at root */
 weft_frame *weft__comps_unwind(weft_rt *rt, weft_frame *f);    /* failure: returns the driver frame */
 void weft__comps_destroy(weft_rt *rt);
+void weft__comps_drop(weft_rt *rt, weft_frame *f);            /* frame freed with a stack: discard it */
 
 /* Resumes between scheduler turns when frames stay runnable: bounds how long
  * timers and I/O wait behind a busy chain of frames. */

@@ -46,7 +46,12 @@ typedef struct weft_fninfo {
    * NULL to let the scheduler pick one. Never calls another frame's resume. */
   weft_frame *(*resume)(weft_rt *rt, weft_frame *f);
   uint32_t frame_size; /* bytes, including the 48-byte header */
-  uint32_t reserved;
+  /* Byte offset of the frame's await slot, 0 when the workflow never
+   * suspends. What the frame is parked on lives there (see
+   * WEFT_FLAG_AWAIT_*): its weft_timer (weft_sleep), the child frame pointer
+   * in the first 8 bytes (weft_call), or its weft_join (weft_join_start).
+   * Cancellation (weft_cancel_frame) finds the pending effect through it. */
+  uint32_t await_off;
   const char *name;    /* workflow name */
   const char *file;    /* .weft path */
 } weft_fninfo;
@@ -66,14 +71,20 @@ struct weft_frame {
   weft_failure *failure;  /* 24 : owned failure while status == WEFT_FAILED (or pending raise) */
   uint32_t state;         /* 32 : resume point, 0 = not started; owned by generated code */
   uint32_t status;        /* 36 : WEFT_RUNNING / DONE / FAILED / CANCELLED */
-  uint32_t flags;         /* 40 : runtime flags (WEFT_FLAG_*; cancellation etc. later) */
+  uint32_t flags;         /* 40 : runtime flags (WEFT_FLAG_*) */
   uint32_t size;          /* 44 : allocation size, set by weft_frame_alloc */
 };
 WEFT__STATIC_ASSERT(sizeof(struct weft_frame) == 48, "weft_frame header must be 48 bytes");
 
 /* f->flags is owned by the runtime: bits 0-15 shield depth (weft_shield),
  * then: */
-#define WEFT_FLAG_CANCELLED 0x10000000u /* cancellation delivered (or deferred) to this frame */
+#define WEFT_FLAG_RUNNER 0x00800000u      /* a runtime compensation runner (never cancelled directly) */
+#define WEFT_FLAG_AWAIT_TIMER 0x01000000u /* parked on the weft_timer in its await slot (weft_sleep) */
+#define WEFT_FLAG_AWAIT_CHILD 0x02000000u /* parked on the child in its await slot (weft_call) */
+#define WEFT_FLAG_AWAIT_JOIN 0x04000000u  /* parked on the weft_join in its await slot (weft_join_start) */
+#define WEFT_FLAG_FORWARDED 0x08000000u   /* its cancellation was passed on to the child/branches it awaits */
+#define WEFT_FLAG_AWAIT_MASK (WEFT_FLAG_AWAIT_TIMER | WEFT_FLAG_AWAIT_CHILD | WEFT_FLAG_AWAIT_JOIN)
+#define WEFT_FLAG_CANCELLED 0x10000000u /* cancellation reached this frame (delivered, deferred or forwarded) */
 #define WEFT_FLAG_COMPS 0x20000000u  /* has a compensation stack (weft_comp_push) */
 #define WEFT_FLAG_QUEUED 0x80000000u /* on the run queue (set by weft_ready*, cleared when popped) */
 
@@ -119,7 +130,8 @@ void weft_frame_free(weft_rt *rt, void *frame); /* NULL-safe */
  * (result already stored in its slot) or `return weft_failed(rt, f)` (after
  * f->failure was set). Both set f->status (weft_failed: WEFT_CANCELLED when
  * the failure is a Cancelled, else WEFT_FAILED) and return f->parent (which reads the
- * child's result/status and frees it), or NULL for a root. A frame with
+ * child's result/status and frees it), or NULL for a root or for a join
+ * branch whose siblings are still running (see weft_join_start). A frame with
  * compensations (below) is the exception: weft_failed then returns a runtime
  * frame that runs them and only afterwards marks f FAILED and goes on to
  * f->parent; the generated code does not see the difference. */
@@ -141,9 +153,104 @@ weft_frame *weft_failed(weft_rt *rt, weft_frame *f);
 void weft_comp_push(weft_rt *rt, weft_frame *f, weft_frame *c);
 uint32_t weft_comp_count(weft_rt *rt, const weft_frame *f); /* size of f's stack */
 
-/* Parks f for `us` microseconds on timer t (inside f): when due, f is put on the
+/* ---------------------------------------------------------------------------
+ * Child calls and joins (DESIGN 2.2-2.4), both parked in the await slot
+ * (weft_fninfo.await_off).
+ */
+
+/* `yield wf(args)`: child was allocated (weft_frame_alloc), its fn and
+ * arguments set, and the child pointer already stored at
+ * f + f->fn->await_off. Sets child->parent = f, marks f AWAIT_CHILD and
+ * returns the frame to run next (the child): `return weft_call(rt, f, child)`.
+ * If a cancellation of f is pending and f is not shielded, the child is
+ * cancelled at once (a frame cancelled before it started never runs its
+ * body: it is resumed once with WEFT_STATE_DISCARD and ends CANCELLED).
+ * When the child finishes, f resumes and reads its status/result as before.
+ * (A resume function that returns a new child whose pointer is in its await
+ * slot without calling weft_call is treated the same way by weft_run.) */
+weft_frame *weft_call(weft_rt *rt, weft_frame *f, weft_frame *child);
+
+#define WEFT_JOIN_ALL 0u
+#define WEFT_JOIN_SETTLE 1u
+#define WEFT_JOIN_RACE 2u
+
+/* ABI: lives in the parent's await slot. */
+typedef struct weft_join {
+  weft_frame **branches; /* 0 : n branch frames in SOURCE order; storage owned by the
+                                generated code (frame slots), or weft_join_alloc for `all for` */
+  uint32_t n;            /* 8 */
+  uint32_t pending;      /* 12: branches not finished (runtime) */
+  uint32_t mode;         /* 16: WEFT_JOIN_ALL / SETTLE / RACE */
+  uint32_t reserved;     /* 20: runtime state, reset by weft_join_start */
+  weft_frame *winner;    /* 24: RACE: the first branch to finish (value, failure or --
+                                when the race itself is cancelled -- cancellation) */
+  weft_failure *failure; /* 32: ALL: the first real failure (owned), later ones attached;
+                                ALL/SETTLE: a Cancelled failure when f itself was cancelled */
+} weft_join;
+WEFT__STATIC_ASSERT(sizeof(weft_join) == 40, "weft_join must be 40 bytes");
+
+/* `yield all/race { ... }`: branches are allocated, fn and arguments set,
+ * not started; j is at f + f->fn->await_off with branches, n and mode set.
+ * Sets parent = f on each branch, pending = n, winner = failure = NULL, marks
+ * f AWAIT_JOIN and makes the branches runnable so that they start in source
+ * order; returns the frame to run next (branch 0; with n == 0, f itself,
+ * which resumes at once and sees an empty join).
+ *
+ * While f is parked, a finishing branch b stays allocated (status set,
+ * result in its slot, its compensation stack kept when DONE) and:
+ *  - ALL: a real failure (FAILED) moves into j->failure if it is the first --
+ *    every other unfinished branch is then cancelled -- or is attached to
+ *    it; a CANCELLED branch's failure is dropped.
+ *  - SETTLE: nothing is taken; the code reads each branch's status/failure.
+ *  - RACE: the first branch to finish becomes j->winner (keeping its failure
+ *    if any) and every other branch is cancelled. A loser's failure is
+ *    dropped; a loser that finishes DONE afterwards is treated as cancelled:
+ *    its compensations run and it ends CANCELLED (its result slot may still
+ *    hold its value: release it when freeing the branch).
+ * f resumes once every branch has finished (cancelled ones after their
+ * finally blocks and compensations ran). If f was cancelled meanwhile (the
+ * cancellation is passed on to the branches): ALL/SETTLE get a Cancelled
+ * j->failure unless an ALL branch failed for real; RACE's winner is then
+ * usually a CANCELLED branch whose failure is that Cancelled. If f was
+ * cancelled but resumes with a value or a real failure, the cancellation
+ * stays pending and is delivered at f's next suspension.
+ *
+ * The generated code then: weft_comp_adopt for each DONE branch in source
+ * order; raises j->failure if set (moving it out); otherwise uses the values
+ * (ALL), the per-branch outcomes (SETTLE) or the winner (RACE: its value, or
+ * its failure moved out and raised); frees every branch (releasing a result
+ * or failure it did not take) and, for weft_join_alloc'd arrays,
+ * weft_join_free. */
+weft_frame *weft_join_start(weft_rt *rt, weft_frame *f, weft_join *j);
+/* Zeroed array of n branch pointers (`all for`); counted as a live frame
+ * until weft_join_free. */
+weft_frame **weft_join_alloc(weft_rt *rt, uint32_t n);
+void weft_join_free(weft_rt *rt, weft_frame **branches); /* NULL-safe */
+/* Appends the compensation stack of branch (a finished, DONE branch) on top
+ * of f's, keeping its order. */
+void weft_comp_adopt(weft_rt *rt, weft_frame *f, weft_frame *branch);
+
+/* Cancels the subtree rooted at f (DESIGN 2.5), top-down, O(frames reached):
+ *  - f finished or already cancelled: nothing;
+ *  - f shielded (finally, compensation) or a compensation runner: the
+ *    cancellation is deferred (WEFT_FLAG_CANCEL_PENDING) to its outermost
+ *    weft_unshield;
+ *  - parked on a timer: the timer is cancelled, Cancelled raised into f, f
+ *    made ready (it resumes at its sleep with f->failure set);
+ *  - parked on a child or a join: passed on to the child / each unfinished
+ *    branch (f resumes when they finished unwinding, see weft_join_start);
+ *  - otherwise (running or runnable): pending, delivered at f's next
+ *    weft_sleep (no park: Cancelled raised, f made ready), weft_call or
+ *    weft_join_start (children/branches cancelled at once); a frame that had
+ *    not started is dropped (WEFT_STATE_DISCARD) and ends CANCELLED. */
+void weft_cancel_frame(weft_rt *rt, weft_frame *f);
+
+/* Parks f for `us` microseconds on timer t (inside f; at its await slot for
+ * cancellation to find it: WEFT_FLAG_AWAIT_TIMER): when due, f is put on the
  * run queue; the caller then returns NULL. us <= 0 makes f ready at once, still
- * through the (FIFO end of the) queue, so it acts as a yield.
+ * through the (FIFO end of the) queue, so it acts as a yield. With a
+ * cancellation pending on f (not shielded) f is not parked: Cancelled is
+ * raised and f made ready.
  * Cancellation: if f is resumed with f->failure set, the sleep was cancelled
  * (Cancelled is in flight); the code after the sleep must not run -- unwind
  * from the yield like a failure raised there. */
@@ -191,11 +298,14 @@ void weft_rt_free(weft_rt *rt);                 /* frees every frame, timer stat
  * armed, no libuv handle active). The caller still owns (and frees) root. */
 int weft_run(weft_rt *rt, weft_frame *root);
 
-/* Requests cancellation of the root weft_run is driving (DESIGN 2.5): it is
- * delivered between turns to frames parked at a sleep (see weft_sleep),
- * deferred inside shielded regions; the root ends WEFT_CANCELLED. Safe to call
- * from libuv callbacks and from resume functions. weft_main calls it on
- * SIGINT/SIGTERM (a second signal exits 130 at once). */
+/* Requests cancellation of the root weft_run is driving (DESIGN 2.5):
+ * weft_cancel_frame(root) (at once, or when weft_run starts); the root ends
+ * WEFT_CANCELLED. Safe to call from libuv callbacks and from resume
+ * functions. weft_main calls it on SIGINT/SIGTERM (a second signal only says
+ * that cleanup is still running).
+ * Compatibility: a root whose fninfo has no await slot (await_off == 0, code
+ * from before weft_call/joins) is cancelled the old way instead: between
+ * turns, every frame of its tree parked at a sleep. */
 void weft_cancel(weft_rt *rt);
 bool weft_cancel_requested(const weft_rt *rt);
 
@@ -358,7 +468,12 @@ void weft_failure_report(const weft_failure *e, FILE *out);
  * cancellation arriving meanwhile is deferred (WEFT_FLAG_CANCEL_PENDING)
  * until the outermost shield ends. Shields nest (depth in the low 16 bits of
  * f->flags). weft_unshield returns true when a deferred cancellation is
- * delivered at this point (`sub` is reserved, currently ignored).
+ * delivered at this point: Cancelled raised into f (the failure in flight,
+ * if any, becomes its cause). Only a call with sub != 0 delivers (the caller
+ * checks the result and unwinds); with sub == 0 (the caller is about to put
+ * back a failure, or leaves through return/break) the cancellation stays
+ * pending and is delivered at f's next suspension -- or never, if f finishes
+ * first (its parent then gets it, see weft_cancel_frame).
  */
 #define WEFT_FLAG_SHIELD_MASK 0x0000ffffu
 #define WEFT_FLAG_CANCEL_PENDING 0x40000000u

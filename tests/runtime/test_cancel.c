@@ -88,7 +88,7 @@ static weft_frame *sleeper_resume(weft_rt *rt, weft_frame *f) {
     s->child = NULL;
   }
   say("%s resumed @%lld%s\n", s->name, (long long)weft_now_ms(rt), f->failure ? " cancelled" : "");
-  if (s->shield && weft_unshield(rt, f, 0)) say("%s: deferred cancellation delivered\n", s->name);
+  if (s->shield && weft_unshield(rt, f, 1)) say("%s: deferred cancellation delivered\n", s->name);
   if (f->failure) return weft_failed(rt, f);
   return weft_done(rt, f);
 }
@@ -239,6 +239,7 @@ static weft_frame *sig_main_resume(weft_rt *rt, weft_frame *f) {
     m->inflight = weft_failure_take(f); /* finally: park the failure in flight */
     weft_shield(f);
     printf("finally ran\n");
+    fflush(stdout);
     f->state = 2;
     weft_sleep(rt, f, &m->t, finally_sleep_us);
     return NULL;
@@ -251,6 +252,10 @@ static weft_frame *sig_main_resume(weft_rt *rt, weft_frame *f) {
   }
 }
 static const weft_fninfo sig_main_info = {sig_main_resume, sizeof(sig_main), 0, "main", "t.weft"};
+/* the same workflow with its await slot declared: cancelled top-down */
+static const weft_fninfo sig_main_slot_info = {sig_main_resume, sizeof(sig_main), offsetof(sig_main, t),
+                                               "main", "t.weft"};
+static const weft_fninfo *sig_main_fn = &sig_main_info;
 
 /* Forks weft_main, sends `nsig` SIGINTs (after 300ms, then 200ms apart),
  * returns the exit status and the output; *elapsed_ms gets the run time. */
@@ -271,7 +276,7 @@ static int sigint_run(int nsig, char **out, int64_t *elapsed_ms) {
     setenv("WEFT_CHECK_LEAKS", "1", 1);
     unsetenv("WEFT_VIRTUAL_TIME");
     char *argv[] = {"app", NULL};
-    int st = weft_main(1, argv, &sig_main_info, 0);
+    int st = weft_main(1, argv, sig_main_fn, 0);
     fflush(NULL);
     _exit(st);
   }
@@ -305,21 +310,34 @@ static void test_sigint_unwinds(void **state) {
   char *out;
   int64_t ms;
   finally_sleep_us = 10000;
-  assert_int_equal(sigint_run(1, &out, &ms), WEFT_EXIT_CANCELLED);
-  assert_string_equal(out, "sleeping\nfinally ran\nfinally done\nrelease hotel\nrelease flight\n");
-  assert_true(ms < 10000);
-  free(out);
+  for (int slot = 0; slot < 2; slot++) { /* old-style root (timer scan), then top-down */
+    sig_main_fn = slot ? &sig_main_slot_info : &sig_main_info;
+    assert_int_equal(sigint_run(1, &out, &ms), WEFT_EXIT_CANCELLED);
+    assert_string_equal(out, "sleeping\nfinally ran\nfinally done\nrelease hotel\nrelease flight\n");
+    assert_true(ms < 10000);
+    free(out);
+  }
+  sig_main_fn = &sig_main_info;
 }
 
-static void test_second_sigint_exits_now(void **state) {
+/* A second SIGINT does not skip cleanup: it says that cleanup is still
+ * running; the finally and the compensations finish, exit 130. */
+static void test_second_sigint_waits_for_cleanup(void **state) {
   (void)state;
   char *out;
   int64_t ms;
-  finally_sleep_us = 20000000; /* a finally that would take 20s */
-  assert_int_equal(sigint_run(2, &out, &ms), WEFT_EXIT_CANCELLED);
-  assert_true(ms < 10000);
-  assert_non_null(strstr(out, "sleeping\n"));
-  free(out);
+  finally_sleep_us = 1000000; /* a finally that takes 1s: both signals land in it */
+  for (int slot = 0; slot < 2; slot++) {
+    sig_main_fn = slot ? &sig_main_slot_info : &sig_main_info;
+    assert_int_equal(sigint_run(2, &out, &ms), WEFT_EXIT_CANCELLED);
+    assert_string_equal(out, "sleeping\nfinally ran\n"
+                             "weft: still cleaning up (finally blocks and compensations are running); "
+                             "waiting for them to finish\n"
+                             "finally done\nrelease hotel\nrelease flight\n");
+    assert_true(ms >= 1000 && ms < 10000);
+    free(out);
+  }
+  sig_main_fn = &sig_main_info;
   finally_sleep_us = 10000;
 }
 
@@ -331,7 +349,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cancel_shield_covers_children, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel_after_finish_is_noop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sigint_unwinds, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_second_sigint_exits_now, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_second_sigint_waits_for_cleanup, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,9 +252,14 @@ static void test_shield(void **state) {
   weft_shield(f);
   assert_int_equal(f->flags & WEFT_FLAG_SHIELD_MASK, 2);
   f->flags |= WEFT_FLAG_CANCEL_PENDING; /* a cancellation arrived meanwhile */
-  assert_false(weft_unshield(rt, f, 0)); /* still shielded */
+  assert_false(weft_unshield(rt, f, 1)); /* still shielded */
   assert_null(f->failure);
-  assert_true(weft_unshield(rt, f, 0)); /* delivered now */
+  /* sub == 0: the caller would not look, so nothing is raised; still pending */
+  assert_false(weft_unshield(rt, f, 0));
+  assert_null(f->failure);
+  assert_int_equal(f->flags, WEFT_FLAG_CANCEL_PENDING);
+  weft_shield(f);
+  assert_true(weft_unshield(rt, f, 1)); /* delivered now */
   assert_int_equal(f->flags, 0);
   assert_true(weft_failure_is(f->failure, &weft_kind_Cancelled));
   weft_failure_free(weft_failure_take(f));

@@ -1,0 +1,152 @@
+/* cancel.c -- cancellation (DESIGN 2.5): top-down through what each frame
+ * awaits, child calls, and the old timer scan kept for roots without an
+ * await slot.
+ *
+ * A frame parked on an effect records it in its flags (WEFT_FLAG_AWAIT_*)
+ * and in its await slot (weft_fninfo.await_off): its timer, its child, or
+ * its join. weft_cancel_frame follows those links down from the cancelled
+ * frame, so cancelling costs what it reaches -- one timer and one frame for
+ * the loser of `race { f(), timeout }` -- never a scan of all timers or
+ * frames.
+ *
+ * Flags on a frame f:
+ *  - CANCELLED: the cancellation reached f (at most once);
+ *  - CANCEL_PENDING: it is still to be delivered to f's own code: at its
+ *    outermost weft_unshield (shielded) or its next weft_sleep / weft_call /
+ *    weft_join_start; a frame that has not started is dropped (weft_run);
+ *  - FORWARDED: it was passed on to the child/branches f awaits; when they
+ *    finish, f either sees it (a CANCELLED child, a Cancelled j->failure) or
+ *    gets CANCEL_PENDING (the child finished anyway: weft__finish, join.c).
+ */
+#include "weft_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void weft_cancel(weft_rt *rt) {
+  if (rt->cancel) return;
+  rt->cancel = 1;
+  if (rt->root) weft__cancel_root(rt);
+}
+
+bool weft_cancel_requested(const weft_rt *rt) { return rt->cancel != 0; }
+
+void weft__cancel_root(weft_rt *rt) {
+  if (rt->root->fn->await_off) weft_cancel_frame(rt, rt->root);
+  else rt->cancel_legacy = 1;
+}
+
+/* ---- top-down ------------------------------------------------------------------------ */
+
+static void raise_cancelled(weft_rt *rt, weft_frame *f) {
+  weft_raise_cstr(rt, f, &weft_kind_Cancelled, "cancelled", NULL);
+}
+
+typedef struct walk {
+  weft_join *j;
+  uint32_t i;
+} walk;
+
+/* Depth first, branches in source order (timers cancelled in that order make
+ * their frames ready in that order: deterministic). Iterative: call chains
+ * may be millions deep. */
+void weft_cancel_frame(weft_rt *rt, weft_frame *f) {
+  walk local[16], *stk = local;
+  size_t depth = 0, cap = sizeof local / sizeof local[0];
+  for (;;) {
+    while (f) {
+      weft_frame *next = NULL;
+      uint32_t fl = f->flags;
+      if (f->status == WEFT_RUNNING && !(fl & WEFT_FLAG_CANCELLED)) {
+        fl |= WEFT_FLAG_CANCELLED;
+        if (fl & (WEFT_FLAG_SHIELD_MASK | WEFT_FLAG_RUNNER)) {
+          /* finally / compensation running: deferred to the outermost
+           * unshield; a shielded frame never passes it on */
+          f->flags = fl | WEFT_FLAG_CANCEL_PENDING;
+        } else if (fl & WEFT_FLAG_AWAIT_TIMER) {
+          f->flags = fl & ~WEFT_FLAG_AWAIT_TIMER;
+          weft_timer_cancel(rt, weft__await_slot(f)); /* no-op if it fired already */
+          raise_cancelled(rt, f);
+          if (!(fl & WEFT_FLAG_QUEUED)) weft_ready_fifo(rt, f);
+        } else if (fl & WEFT_FLAG_AWAIT_CHILD) {
+          f->flags = fl | WEFT_FLAG_FORWARDED;
+          next = *(weft_frame **)weft__await_slot(f);
+        } else if (fl & WEFT_FLAG_AWAIT_JOIN) {
+          f->flags = fl | WEFT_FLAG_FORWARDED;
+          weft_join *j = weft__await_slot(f);
+          if (depth == cap) {
+            walk *bigger = weft__xmalloc(2 * cap * sizeof *bigger);
+            memcpy(bigger, stk, depth * sizeof *stk);
+            if (stk != local) free(stk);
+            stk = bigger;
+            cap *= 2;
+          }
+          stk[depth].j = j;
+          stk[depth].i = 0;
+          depth++;
+        } else {
+          f->flags = fl | WEFT_FLAG_CANCEL_PENDING; /* running or runnable */
+        }
+      }
+      f = next;
+    }
+    while (depth) {
+      walk *w = &stk[depth - 1];
+      if (w->i < w->j->n) {
+        f = w->j->branches[w->i++];
+        break;
+      }
+      depth--;
+    }
+    if (!f) break;
+  }
+  if (stk != local) free(stk);
+}
+
+weft_frame *weft_call(weft_rt *rt, weft_frame *f, weft_frame *child) {
+  if (WEFT__UNLIKELY(!f->fn->await_off))
+    weft__internal_error("workflow %s calls a child but has no await slot",
+                         f->fn->name ? f->fn->name : "?");
+  child->parent = f;
+  uint32_t fl = f->flags | WEFT_FLAG_AWAIT_CHILD;
+  f->flags = fl;
+  if (WEFT__UNLIKELY(fl & WEFT_FLAG_CANCEL_PENDING) && !(fl & WEFT_FLAG_SHIELD_MASK)) {
+    f->flags = (fl & ~WEFT_FLAG_CANCEL_PENDING) | WEFT_FLAG_FORWARDED;
+    weft_cancel_frame(rt, child);
+  }
+  return child;
+}
+
+/* ---- compatibility: roots without an await slot ------------------------------------------
+ *
+ * Code generated before await slots existed parks without telling the
+ * runtime what it awaits, so its cancellation is the old one: between turns,
+ * every frame of the root's tree parked on a timer is cancelled (timer
+ * removed, Cancelled raised, made ready); inside a shielded region (its own
+ * or an ancestor's) the nearest shielded frame gets CANCEL_PENDING instead.
+ * The request stays active, so frames that park later are cancelled too. */
+void weft__cancel_legacy_scan(weft_rt *rt) {
+  size_t n;
+  weft_timer **v = weft__wheel_collect(&rt->wheel, &n);
+  for (size_t i = 0; i < n; i++) {
+    weft_timer *t = v[i];
+    weft_frame *f = t->owner, *shielded = NULL, *top = f;
+    bool done = false;
+    if (!f) continue;
+    for (weft_frame *a = f; a; a = a->parent) {
+      if (a->flags & WEFT_FLAG_CANCELLED) done = true;
+      if (!shielded && (a->flags & WEFT_FLAG_SHIELD_MASK)) shielded = a;
+      top = a;
+    }
+    if (done || top != rt->root) continue; /* already unwinding, or not ours */
+    if (shielded) {
+      shielded->flags |= WEFT_FLAG_CANCEL_PENDING | WEFT_FLAG_CANCELLED;
+      continue;
+    }
+    f->flags = (f->flags | WEFT_FLAG_CANCELLED) & ~WEFT_FLAG_AWAIT_TIMER;
+    weft_timer_cancel(rt, t);
+    raise_cancelled(rt, f);
+    weft_ready_fifo(rt, f);
+  }
+  free(v);
+}
