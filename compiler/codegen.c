@@ -54,7 +54,7 @@ typedef enum {
   RT_LIST_NEW, RT_OBJ_NEW, RT_PRINT, RT_LOG, RT_NOW,
   RT_RAISE_CSTR, RT_RAISE_INDEX, RT_RAISE_DIV0, RT_RAISE_OVERFLOW, RT_MAIN,
   RT_RAISE, RT_RERAISE, RT_FAIL_IS, RT_FAIL_CAUSE, RT_FAIL_KIND, RT_FAIL_MSG,
-  RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH, RT_JOIN_START, RT_JOIN_ALLOC, RT_JOIN_FREE, RT_COMP_ADOPT,
+  RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH, RT_CALL, RT_JOIN_START, RT_JOIN_ALLOC, RT_JOIN_FREE, RT_COMP_ADOPT,
   RT__COUNT
 } RtFn;
 
@@ -103,6 +103,7 @@ static void rt_init(void) {
   rt_declare(RT_SHIELD, "weft_shield", t_void, P(t_ptr), 1);
   rt_declare(RT_UNSHIELD, "weft_unshield", t_i8, P(t_ptr, t_ptr, t_i32), 3);
   rt_declare(RT_COMP_PUSH, "weft_comp_push", t_void, P(t_ptr, t_ptr, t_ptr), 3);
+  rt_declare(RT_CALL, "weft_call", t_ptr, P(t_ptr, t_ptr, t_ptr), 3);
   rt_declare(RT_JOIN_START, "weft_join_start", t_ptr, P(t_ptr, t_ptr, t_ptr), 3);
   rt_declare(RT_JOIN_ALLOC, "weft_join_alloc", t_ptr, P(t_ptr, t_i32), 2);
   rt_declare(RT_JOIN_FREE, "weft_join_free", t_void, P(t_ptr, t_ptr), 2);
@@ -987,11 +988,11 @@ static void gen_call(IrBlock *b, LLVMBasicBlockRef resume_bb) {
   Wf *callee = wf_of(t->decl);
   IrFunc *cf = callee->ir;
   LLVMValueRef child = new_child_frame(callee, t->args, t->nargs);
-  LLVMBuildStore(B, v_f, field_ptr(child, OFF_PARENT));
   LLVMBuildStore(B, child, await_ptr());
   set_state(b->state);
   release_locals();
-  LLVMBuildRet(B, child);
+  /* parks f on the child (parent link, cancellation) and runs it next */
+  LLVMBuildRet(B, CALL(RT_CALL, v_rt, v_f, child));
 
   /* resume: the child has finished */
   LLVMPositionBuilderAtEnd(B, resume_bb);

@@ -1038,8 +1038,7 @@ IrFunc *low_workflow(Decl *wf) {
 /* ---------------------------------------------------------------- support check */
 
 static bool supported_ok;
-/* all/race/timeout need the runtime's joins (weft_join_start) */
-static const bool joins_supported = false;
+
 
 
 static void unsupported(Loc loc, const char *what) {
@@ -1087,14 +1086,10 @@ static void check_node(Node *n) {
     case N_TRY: break;
     case N_FAIL: break;
     case N_ALL:
-      if (n->ival || !joins_supported)
-        unsupported(n->loc, n->ival ? "'all settle'" : "'all'");
+      if (n->ival)
+        unsupported(n->loc, "'all settle'");
       break;
-    case N_ALL_FOR: if (!joins_supported) unsupported(n->loc, "'all for'"); break;
-    case N_RACE: if (!joins_supported) unsupported(n->loc, "'race'"); break;
     case N_YIELD:
-      if (n->rhs && !joins_supported)
-        unsupported(n->rhs->loc, "'timeout'");
       if (n->lhs && n->lhs->kind == N_CALL && n->lhs->decl &&
           n->lhs->decl->kind == D_ACTIVITY)
         unsupported(n->lhs->loc, "calling an activity");
