@@ -310,14 +310,18 @@ void weft_sleep(weft_rt *rt, weft_frame *f, weft_timer *t, int64_t us) {
   }
   /* parked at its await slot: weft_cancel_frame can find the timer */
   if ((char *)t == (char *)f + f->fn->await_off) f->flags = fl | WEFT_FLAG_AWAIT_TIMER;
+  /* The await slot is shared with calls and joins, so t may hold their
+   * leftovers; it cannot be armed: f is running, so its last timer fired or
+   * was cancelled. */
+  t->next = t->prev = NULL;
+  t->owner = f;
   if (us <= 0) {
-    t->owner = f;
     weft_ready_fifo(rt, f);
     return;
   }
   uint64_t now = rt->now_us;
   uint64_t expiry = (uint64_t)us > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)us;
-  weft_timer_start(rt, t, f, expiry);
+  weft__wheel_start(&rt->wheel, t, expiry);
 }
 
 void weft_timer_cancel(weft_rt *rt, weft_timer *t) { weft__wheel_cancel(&rt->wheel, t); }

@@ -250,7 +250,8 @@ void weft_cancel_frame(weft_rt *rt, weft_frame *f);
  * run queue; the caller then returns NULL. us <= 0 makes f ready at once, still
  * through the (FIFO end of the) queue, so it acts as a yield. With a
  * cancellation pending on f (not shielded) f is not parked: Cancelled is
- * raised and f made ready.
+ * raised and f made ready. t need not be zeroed (the await slot is shared
+ * with calls and joins): it is never armed while f runs.
  * Cancellation: if f is resumed with f->failure set, the sleep was cancelled
  * (Cancelled is in flight); the code after the sleep must not run -- unwind
  * from the yield like a failure raised there. */
