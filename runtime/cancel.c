@@ -1,6 +1,5 @@
 /* cancel.c -- cancellation (DESIGN 2.5): top-down through what each frame
- * awaits, child calls, and the old timer scan kept for roots without an
- * await slot.
+ * awaits; child calls.
  *
  * A frame parked on an effect records it in its flags (WEFT_FLAG_AWAIT_*)
  * and in its await slot (weft_fninfo.await_off): its timer, its child, or
@@ -31,10 +30,7 @@ void weft_cancel(weft_rt *rt) {
 
 bool weft_cancel_requested(const weft_rt *rt) { return rt->cancel != 0; }
 
-void weft__cancel_root(weft_rt *rt) {
-  if (rt->root->fn->await_off) weft_cancel_frame(rt, rt->root);
-  else rt->cancel_legacy = 1;
-}
+void weft__cancel_root(weft_rt *rt) { weft_cancel_frame(rt, rt->root); }
 
 /* ---- top-down ------------------------------------------------------------------------ */
 
@@ -115,38 +111,4 @@ weft_frame *weft_call(weft_rt *rt, weft_frame *f, weft_frame *child) {
     weft_cancel_frame(rt, child);
   }
   return child;
-}
-
-/* ---- compatibility: roots without an await slot ------------------------------------------
- *
- * Code generated before await slots existed parks without telling the
- * runtime what it awaits, so its cancellation is the old one: between turns,
- * every frame of the root's tree parked on a timer is cancelled (timer
- * removed, Cancelled raised, made ready); inside a shielded region (its own
- * or an ancestor's) the nearest shielded frame gets CANCEL_PENDING instead.
- * The request stays active, so frames that park later are cancelled too. */
-void weft__cancel_legacy_scan(weft_rt *rt) {
-  size_t n;
-  weft_timer **v = weft__wheel_collect(&rt->wheel, &n);
-  for (size_t i = 0; i < n; i++) {
-    weft_timer *t = v[i];
-    weft_frame *f = t->owner, *shielded = NULL, *top = f;
-    bool done = false;
-    if (!f) continue;
-    for (weft_frame *a = f; a; a = a->parent) {
-      if (a->flags & WEFT_FLAG_CANCELLED) done = true;
-      if (!shielded && (a->flags & WEFT_FLAG_SHIELD_MASK)) shielded = a;
-      top = a;
-    }
-    if (done || top != rt->root) continue; /* already unwinding, or not ours */
-    if (shielded) {
-      shielded->flags |= WEFT_FLAG_CANCEL_PENDING | WEFT_FLAG_CANCELLED;
-      continue;
-    }
-    f->flags = (f->flags | WEFT_FLAG_CANCELLED) & ~WEFT_FLAG_AWAIT_TIMER;
-    weft_timer_cancel(rt, t);
-    raise_cancelled(rt, f);
-    weft_ready_fifo(rt, f);
-  }
-  free(v);
 }

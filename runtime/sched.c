@@ -230,7 +230,6 @@ static weft_frame *next_turn(weft_rt *rt) {
   weft_frame *f;
   for (;;) {
     if (WEFT__UNLIKELY(rt->interrupted) && !rt->cancel) weft_cancel(rt);
-    if (WEFT__UNLIKELY(rt->cancel_legacy) && rt->wheel.count) weft__cancel_legacy_scan(rt);
     if ((f = runq_pop(rt))) break;
     if (rt->opts.virtual_time) {
       /* DESIGN 2.8: when nothing is runnable the clock jumps to the next
@@ -272,7 +271,6 @@ static void implicit_call(weft_rt *rt, weft_frame *f, weft_frame *child) {
 int weft_run(weft_rt *rt, weft_frame *root) {
   if (root->status != WEFT_RUNNING) return 0;
   rt->root = root;
-  rt->cancel_legacy = 0;
   if (rt->cancel) weft__cancel_root(rt); /* requested before the run */
   clock_read(rt);
   fire_due(rt);
@@ -299,10 +297,16 @@ int weft_run(weft_rt *rt, weft_frame *root) {
         cur = runq_pop(rt);
       }
       if (WEFT__UNLIKELY(left == 0)) {
-        /* Preempt at this suspension point: cur waits behind what is queued
-         * (and behind the timers this turn boundary fires). */
-        if (cur) weft_ready_fifo(rt, cur);
-        cur = NULL;
+        if (cur && cur->state == 0 && cur->parent && (cur->parent->flags & WEFT_FLAG_AWAIT_JOIN)) {
+          /* a join's first branch: its siblings are queued already, so it
+           * starts now to keep the start order */
+          left = 1;
+        } else {
+          /* Preempt at this suspension point: cur waits behind what is
+           * queued (and behind the timers this turn boundary fires). */
+          if (cur) weft_ready_fifo(rt, cur);
+          cur = NULL;
+        }
       }
     }
     rt->resumes += WEFT__TURN_BUDGET - left;

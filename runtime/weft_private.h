@@ -125,7 +125,6 @@ struct weft_rt {
   uint64_t mono_base_ns;           /* real mode: uv_hrtime() at start */
   weft_frame *root;                /* frame weft_run is driving */
   int cancel;                      /* weft_cancel was called */
-  int cancel_legacy;               /* ... for a root without an await slot: scan timers between turns */
   volatile sig_atomic_t interrupted; /* set by weft_main's SIGINT/SIGTERM handler */
   uint64_t resumes, timers_fired;
   weft_rt_options opts;
@@ -151,9 +150,8 @@ static inline void *weft__await_slot(const weft_frame *f) { return (char *)f + f
 weft_frame *weft__finish(weft_rt *rt, weft_frame *f);
 /* join.c: b (status set) finished while its parent p is parked on a join. */
 weft_frame *weft__join_branch_finished(weft_rt *rt, weft_frame *p, weft_frame *b);
-/* cancel.c: cancellation of a root without an await slot (old scan). */
+/* cancel.c: weft_cancel_frame(rt->root) */
 void weft__cancel_root(weft_rt *rt);
-void weft__cancel_legacy_scan(weft_rt *rt);
 
 /* comp.c: slow paths of weft_done / weft_failed for frames with WEFT_FLAG_COMPS */
 void weft__comps_handoff(weft_rt *rt, weft_frame *f);          /* success: to parent, or discard at root */

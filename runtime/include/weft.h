@@ -303,10 +303,9 @@ int weft_run(weft_rt *rt, weft_frame *root);
  * weft_cancel_frame(root) (at once, or when weft_run starts); the root ends
  * WEFT_CANCELLED. Safe to call from libuv callbacks and from resume
  * functions. weft_main calls it on SIGINT/SIGTERM (a second signal only says
- * that cleanup is still running).
- * Compatibility: a root whose fninfo has no await slot (await_off == 0, code
- * from before weft_call/joins) is cancelled the old way instead: between
- * turns, every frame of its tree parked at a sleep. */
+ * that cleanup is still running). Frames are found through their await slots
+ * (weft_fninfo.await_off): a frame parked without one is only cancelled when
+ * it next suspends. */
 void weft_cancel(weft_rt *rt);
 bool weft_cancel_requested(const weft_rt *rt);
 

@@ -1,4 +1,5 @@
-/* test_cancel.c -- root cancellation: delivery at sleeps, shielding,
+/* test_cancel.c -- root cancellation (weft_cancel, top-down through the
+ * frames' await slots): delivery at sleeps and through children, shielding,
  * compensations after a cancellation, SIGINT through weft_main. */
 #include <signal.h>
 #include <stdarg.h>
@@ -39,11 +40,13 @@ static int teardown(void **state) {
 /* canceller: sleeps `us`, then calls weft_cancel (a detached frame: parent NULL) */
 typedef struct timed {
   weft_frame h;
-  weft_timer t;
+  union { /* the await slot */
+    weft_timer t;
+    weft_frame *child;
+  } aw;
   int64_t us;
   int shield;           /* sleeper: sleep inside a shielded region */
   int call_child;       /* sleeper: instead of sleeping, call a child sleeper */
-  weft_frame *child;
   const char *name;
 } timed;
 
@@ -51,19 +54,21 @@ static weft_frame *canceller_resume(weft_rt *rt, weft_frame *f) {
   timed *c = (timed *)f;
   if (f->state == 0) {
     f->state = 1;
-    weft_sleep(rt, f, &c->t, c->us);
+    weft_sleep(rt, f, &c->aw.t, c->us);
     return NULL;
   }
   say("cancel @%lld\n", (long long)weft_now_ms(rt));
   weft_cancel(rt);
   return weft_done(rt, f);
 }
-static const weft_fninfo canceller_info = {canceller_resume, sizeof(timed), 0, "canceller", "t.weft"};
+static const weft_fninfo canceller_info = {canceller_resume, sizeof(timed), offsetof(timed, aw), "canceller",
+                                           "t.weft"};
 
 /* sleeper(name): [shield;] sleep us | yield child; [unshield]; done
  * resumed with a failure => unwinds (weft_failed) */
 static weft_frame *sleeper_resume(weft_rt *rt, weft_frame *f);
-static const weft_fninfo sleeper_info = {sleeper_resume, sizeof(timed), 0, "sleeper", "t.weft"};
+static const weft_fninfo sleeper_info = {sleeper_resume, sizeof(timed), offsetof(timed, aw), "sleeper",
+                                         "t.weft"};
 
 static weft_frame *sleeper_resume(weft_rt *rt, weft_frame *f) {
   timed *s = (timed *)f;
@@ -73,19 +78,18 @@ static weft_frame *sleeper_resume(weft_rt *rt, weft_frame *f) {
     if (s->call_child) {
       timed *c = weft_frame_alloc(rt, sizeof *c);
       c->h.fn = &sleeper_info;
-      c->h.parent = f;
       c->us = s->us;
       c->name = "child";
-      s->child = &c->h;
-      return &c->h;
+      s->aw.child = &c->h;
+      return weft_call(rt, f, &c->h);
     }
-    weft_sleep(rt, f, &s->t, s->us);
+    weft_sleep(rt, f, &s->aw.t, s->us);
     return NULL;
   }
-  if (s->child) {
-    if (s->child->status != WEFT_DONE) f->failure = weft_failure_take(s->child);
-    weft_frame_free(rt, s->child);
-    s->child = NULL;
+  if (s->call_child) {
+    weft_frame *c = s->aw.child;
+    if (c->status != WEFT_DONE) f->failure = weft_failure_take(c);
+    weft_frame_free(rt, c);
   }
   say("%s resumed @%lld%s\n", s->name, (long long)weft_now_ms(rt), f->failure ? " cancelled" : "");
   if (s->shield && weft_unshield(rt, f, 1)) say("%s: deferred cancellation delivered\n", s->name);
@@ -96,7 +100,8 @@ static weft_frame *sleeper_resume(weft_rt *rt, weft_frame *f) {
 /* root: starts a canceller (detached), then yields sleeper */
 typedef struct root_frame {
   weft_frame h;
-  timed *canceller, *sleeper;
+  timed *sleeper; /* the await slot */
+  timed *canceller;
 } root_frame;
 
 static timed sleeper_cfg;
@@ -112,12 +117,11 @@ static weft_frame *root_resume(weft_rt *rt, weft_frame *f) {
     weft_ready_fifo(rt, &r->canceller->h);
     r->sleeper = weft_frame_alloc(rt, sizeof(timed));
     r->sleeper->h.fn = &sleeper_info;
-    r->sleeper->h.parent = f;
     r->sleeper->us = sleeper_cfg.us;
     r->sleeper->shield = sleeper_cfg.shield;
     r->sleeper->call_child = sleeper_cfg.call_child;
     r->sleeper->name = "sleeper";
-    return &r->sleeper->h;
+    return weft_call(rt, f, &r->sleeper->h);
   }
   weft_frame *s = &r->sleeper->h;
   if (s->status != WEFT_DONE) f->failure = weft_failure_take(s);
@@ -125,7 +129,8 @@ static weft_frame *root_resume(weft_rt *rt, weft_frame *f) {
   say("root resumed @%lld\n", (long long)weft_now_ms(rt));
   return f->failure ? weft_failed(rt, f) : weft_done(rt, f);
 }
-static const weft_fninfo root_info = {root_resume, sizeof(root_frame), 0, "main", "t.weft"};
+static const weft_fninfo root_info = {root_resume, sizeof(root_frame), offsetof(root_frame, sleeper), "main",
+                                      "t.weft"};
 
 static uint32_t run_scenario(int64_t sleep_us, int shield, int call_child, int64_t cancel_us) {
   sleeper_cfg.us = sleep_us;
@@ -142,7 +147,7 @@ static uint32_t run_scenario(int64_t sleep_us, int shield, int call_child, int64
     assert_false(weft_failure_is(r->h.failure, NULL)); /* `catch e` never sees it */
   }
   weft_failure_free(weft_failure_take(&r->h));
-  weft_timer_cancel(rt, &r->canceller->t); /* still armed if the root ended first */
+  weft_timer_cancel(rt, &r->canceller->aw.t); /* still armed if the root ended first */
   weft_frame_free(rt, &r->canceller->h);
   weft_frame_free(rt, &r->h);
   weft_stats s;
@@ -251,11 +256,8 @@ static weft_frame *sig_main_resume(weft_rt *rt, weft_frame *f) {
     return f->failure ? weft_failed(rt, f) : weft_done(rt, f);
   }
 }
-static const weft_fninfo sig_main_info = {sig_main_resume, sizeof(sig_main), 0, "main", "t.weft"};
-/* the same workflow with its await slot declared: cancelled top-down */
-static const weft_fninfo sig_main_slot_info = {sig_main_resume, sizeof(sig_main), offsetof(sig_main, t),
-                                               "main", "t.weft"};
-static const weft_fninfo *sig_main_fn = &sig_main_info;
+static const weft_fninfo sig_main_info = {sig_main_resume, sizeof(sig_main), offsetof(sig_main, t), "main",
+                                          "t.weft"};
 
 /* Forks weft_main, sends `nsig` SIGINTs (after 300ms, then 200ms apart),
  * returns the exit status and the output; *elapsed_ms gets the run time. */
@@ -276,7 +278,7 @@ static int sigint_run(int nsig, char **out, int64_t *elapsed_ms) {
     setenv("WEFT_CHECK_LEAKS", "1", 1);
     unsetenv("WEFT_VIRTUAL_TIME");
     char *argv[] = {"app", NULL};
-    int st = weft_main(1, argv, sig_main_fn, 0);
+    int st = weft_main(1, argv, &sig_main_info, 0);
     fflush(NULL);
     _exit(st);
   }
@@ -310,14 +312,10 @@ static void test_sigint_unwinds(void **state) {
   char *out;
   int64_t ms;
   finally_sleep_us = 10000;
-  for (int slot = 0; slot < 2; slot++) { /* old-style root (timer scan), then top-down */
-    sig_main_fn = slot ? &sig_main_slot_info : &sig_main_info;
-    assert_int_equal(sigint_run(1, &out, &ms), WEFT_EXIT_CANCELLED);
-    assert_string_equal(out, "sleeping\nfinally ran\nfinally done\nrelease hotel\nrelease flight\n");
-    assert_true(ms < 10000);
-    free(out);
-  }
-  sig_main_fn = &sig_main_info;
+  assert_int_equal(sigint_run(1, &out, &ms), WEFT_EXIT_CANCELLED);
+  assert_string_equal(out, "sleeping\nfinally ran\nfinally done\nrelease hotel\nrelease flight\n");
+  assert_true(ms < 10000);
+  free(out);
 }
 
 /* A second SIGINT does not skip cleanup: it says that cleanup is still
@@ -327,17 +325,13 @@ static void test_second_sigint_waits_for_cleanup(void **state) {
   char *out;
   int64_t ms;
   finally_sleep_us = 1000000; /* a finally that takes 1s: both signals land in it */
-  for (int slot = 0; slot < 2; slot++) {
-    sig_main_fn = slot ? &sig_main_slot_info : &sig_main_info;
-    assert_int_equal(sigint_run(2, &out, &ms), WEFT_EXIT_CANCELLED);
-    assert_string_equal(out, "sleeping\nfinally ran\n"
-                             "weft: still cleaning up (finally blocks and compensations are running); "
-                             "waiting for them to finish\n"
-                             "finally done\nrelease hotel\nrelease flight\n");
-    assert_true(ms >= 1000 && ms < 10000);
-    free(out);
-  }
-  sig_main_fn = &sig_main_info;
+  assert_int_equal(sigint_run(2, &out, &ms), WEFT_EXIT_CANCELLED);
+  assert_string_equal(out, "sleeping\nfinally ran\n"
+                           "weft: still cleaning up (finally blocks and compensations are running); "
+                           "waiting for them to finish\n"
+                           "finally done\nrelease hotel\nrelease flight\n");
+  assert_true(ms >= 1000 && ms < 10000);
+  free(out);
   finally_sleep_us = 10000;
 }
 

@@ -696,6 +696,26 @@ static void test_nested_join_cancelled_from_above(void **state) {
                              "end a done\nend b cancelled\nroot done @15\n");
 }
 
+static void test_start_order_at_turn_budget(void **state) {
+  (void)state;
+  /* however many resumes precede it (the run loop preempts after
+   * WEFT__TURN_BUDGET), a join's branches start in source order */
+  for (int pre = 0; pre < 2; pre++)
+    for (int n = 505; n < 518; n++) {
+      spec *m = sp("main", 0);
+      if (pre) s_sleep(m, 0);
+      for (int i = 0; i < n; i++) s_call(m, leaf("x", 0, -1));
+      s_join(m, WEFT_JOIN_ALL, 3, leaf("a", 1, 0), leaf("b", 2, 0), leaf("c", 3, 0));
+      ntrace = 0;
+      trace[0] = '\0';
+      assert_int_equal(run_tree(m, NULL, 0, NULL), WEFT_DONE);
+      char *a = strstr(trace, "start a"), *b = strstr(trace, "start b"), *c = strstr(trace, "start c");
+      assert_true(a && b && c && a < b && b < c);
+      arena_free();
+      ninsts = 0;
+    }
+}
+
 /* main calls t; a canceller cancels t (instance 1) at 10ms */
 static uint32_t cancel_t(spec *t) {
   spec *m = sp("main", 0);
@@ -998,6 +1018,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_race_done_loser_compensated, setup, teardown),
       cmocka_unit_test_setup_teardown(test_race_timeout_cost, setup, teardown),
       cmocka_unit_test_setup_teardown(test_nested_join_cancelled_from_above, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_start_order_at_turn_budget, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel_frame_timer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel_frame_child, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel_frame_join, setup, teardown),
