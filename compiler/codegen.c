@@ -227,7 +227,8 @@ static LLVMTypeRef llty(Type *t) {
   case TY_LIST:
   case TY_TUPLE:
   case TY_RECORD:
-  case TY_ERROR: return t_ptr;
+  case TY_ERROR:
+  case TY_OUTCOME: return t_ptr;
   default: diag_ice("codegen: no LLVM type for %s", ty_name(t));
   }
 }
@@ -651,6 +652,19 @@ static void gen_inst(IrInst *in) {
       store_var(in->dst, LLVMBuildICmp(B, LLVMIntNE, r, LLVMConstInt(t_i8, 0, 0), ""));
     break;
   }
+  case I_OUTCOME: {
+    /* outcome object: ok at field 0, value at 1, error at 2 */
+    LLVMValueRef o = load_var(in->a);
+    LLVMValueRef ok = load_word(field_ptr(o, 16), ty_bool);
+    RaiseArg ra = {RT_RAISE_CSTR, srcloc(in->loc, W->name_str), 0, 0,
+                   in->sub == 1 ? "this branch failed: its outcome has no value (read .error)"
+                                : "this branch succeeded: its outcome has no error (read .value)"};
+    check(in->sub == 1 ? ok : LLVMBuildNot(B, ok, ""), in->handler, do_raise, &ra);
+    LLVMValueRef v = load_word(field_ptr(o, 16 + 8 * in->sub), in->type);
+    retain_if_ref(in->type, v);
+    store_var(in->dst, v);
+    break;
+  }
   case I_COMP_PUSH: {
     LLVMValueRef c = new_child_frame(wf_of(in->decl), in->args, in->nargs);
     CALL(RT_COMP_PUSH, v_rt, v_f, c);
@@ -766,6 +780,62 @@ static void adopt_if_done(LLVMValueRef c) {
   LLVMPositionBuilderAtEnd(B, no);
 }
 
+/* all settle: every branch's outcome, in source order. The join fails only
+ * when this workflow itself was cancelled. */
+static void gen_settle(IrInst *t, LLVMValueRef *c, int next) {
+  int n = t->nargs;
+  LLVMValueRef join = await_ptr();
+  LLVMValueRef fl = LLVMBuildLoad2(B, t_ptr, field_ptr(join, JOIN_FAILURE), "failure");
+  LLVMBasicBlockRef ok = new_bb("settle.ok"), bad = new_bb("settle.cancelled");
+  for (int i = 0; i < n; i++)
+    adopt_if_done(c[i]);
+  LLVMBuildCondBr(B, LLVMBuildIsNull(B, fl, ""), ok, bad);
+  LLVMPositionBuilderAtEnd(B, bad);
+  LLVMBuildStore(B, cnull(), field_ptr(join, JOIN_FAILURE));
+  LLVMBuildStore(B, fl, field_ptr(v_f, OFF_FAILURE));
+  for (int i = 0; i < n; i++) {
+    CALL(RT_RELEASE, LLVMBuildLoad2(B, t_ptr, field_ptr(c[i], OFF_FAILURE), ""));
+    free_branch(c[i], ret_type(t->bdecls[i]));
+  }
+  LLVMBuildBr(B, handler_bb(t->handler));
+
+  LLVMPositionBuilderAtEnd(B, ok);
+  LLVMValueRef *outs = ar_alloc(sizeof(LLVMValueRef) * (n + 1));
+  for (int i = 0; i < n; i++) {
+    Type *vt = ret_type(t->bdecls[i]);
+    uint64_t mask = 4 | (vt && ty_is_ref(vt) ? 2 : 0);
+    LLVMValueRef o = CALL(RT_OBJ_NEW, ci32(3), LLVMConstInt(t_i64, mask, 0));
+    LLVMValueRef done = is_done(c[i]);
+    store_word(o, 16, ty_bool, done);
+    if (vt) {
+      /* a failed branch never stored a result: its slot is zero */
+      LLVMValueRef v = take_result(c[i], vt);
+      store_word(o, 24, vt, v);
+    }
+    /* the failure (if any) moves into the outcome */
+    LLVMValueRef e = LLVMBuildLoad2(B, t_ptr, field_ptr(c[i], OFF_FAILURE), "");
+    LLVMBuildStore(B, cnull(), field_ptr(c[i], OFF_FAILURE));
+    LLVMBuildStore(B, e, field_ptr(o, 32));
+    CALL(RT_FRAME_FREE, v_rt, c[i]);
+    outs[i] = o;
+  }
+  if (t->dst >= 0) {
+    Type *rt_ = ir_var(F, t->dst)->type;
+    if (rt_->kind == TY_TUPLE) {
+      LLVMValueRef tup = CALL(RT_OBJ_NEW, ci32(n), LLVMConstInt(t_i64, (n >= 64 ? ~0ull : (1ull << n) - 1), 0));
+      for (int i = 0; i < n; i++)
+        LLVMBuildStore(B, outs[i], field_ptr(tup, 16 + 8 * i));
+      store_var(t->dst, tup);
+    } else {
+      store_var(t->dst, outs[0]);
+    }
+  } else {
+    for (int i = 0; i < n; i++)
+      CALL(RT_RELEASE, outs[i]);
+  }
+  LLVMBuildBr(B, bbs[next]);
+}
+
 static void gen_join(IrBlock *b, LLVMBasicBlockRef resume_bb) {
   IrInst *t = &b->term;
   int n = t->nargs;
@@ -793,8 +863,12 @@ static void gen_join(IrBlock *b, LLVMBasicBlockRef resume_bb) {
     LLVMValueRef idx[2] = {ci64(0), ci64(i)};
     c[i] = LLVMBuildLoad2(B, t_ptr, LLVMBuildGEP2(B, arr_ty, barr, idx, 2, ""), "branch");
   }
-  LLVMBasicBlockRef ok = new_bb("join.ok"), bad = new_bb("join.failed");
+  if (t->sub == JOIN_SETTLE) {
+    gen_settle(t, c, b->succ[0]);
+    return;
+  }
   if (t->sub == JOIN_RACE) {
+    LLVMBasicBlockRef bad = new_bb("race.failed");
     /* the winner decides: its value, or its failure raised here */
     LLVMValueRef w = LLVMBuildLoad2(B, t_ptr, field_ptr(join, JOIN_WINNER), "winner");
     LLVMValueRef r = NULL;
@@ -819,10 +893,9 @@ static void gen_join(IrBlock *b, LLVMBasicBlockRef resume_bb) {
     for (int i = 0; i < n; i++)
       free_branch(c[i], ret_type(t->bdecls[i]));
     LLVMBuildBr(B, handler_bb(t->handler));
-    (void)ok;
-    LLVMDeleteBasicBlock(ok);
     return;
   }
+  LLVMBasicBlockRef ok = new_bb("join.ok"), bad = new_bb("join.failed");
   /* all: successful branches hand their compensations over in source order,
    * whether or not a sibling failed */
   for (int i = 0; i < n; i++)

@@ -57,6 +57,8 @@ typedef enum {
   I_SHIELD,    /* enter finally/compensation: cancellation is deferred */
   I_UNSHIELD,  /* leave it; dst (bool) = a deferred cancellation was delivered now */
   I_COMP_PUSH, /* push compensation decl(args) on this invocation's stack */
+  I_OUTCOME,   /* dst = a.value (sub 1) / a.error (sub 2) of an outcome; a failure
+                  when the branch failed / succeeded */
 } IrOp;
 
 typedef enum {

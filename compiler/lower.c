@@ -572,6 +572,14 @@ static int lower_expr(Node *e, int want) {
   }
   case N_FIELD:
   case N_TUPLE_IDX: {
+    if (e->kind == N_FIELD && e->lhs->type->kind == TY_OUTCOME && e->ival > 0) {
+      int a = lower_expr(e->lhs, -1);
+      int r = dest(e, want);
+      IrInst *i = emit(I_OUTCOME, r, e->type, e->loc);
+      i->a = a;
+      i->sub = (int)e->ival;
+      return r;
+    }
     if (e->kind == N_FIELD && e->lhs->type->kind == TY_ERROR) {
       int a = lower_expr(e->lhs, -1);
       int r = dest(e, want);
@@ -1085,10 +1093,6 @@ static void check_node(Node *n) {
     switch (n->kind) {
     case N_TRY: break;
     case N_FAIL: break;
-    case N_ALL:
-      if (n->ival)
-        unsupported(n->loc, "'all settle'");
-      break;
     case N_YIELD:
       if (n->lhs && n->lhs->kind == N_CALL && n->lhs->decl &&
           n->lhs->decl->kind == D_ACTIVITY)
@@ -1119,7 +1123,7 @@ bool low_check_supported(Program *p) {
 void ir_dump(IrFunc *f, FILE *out) {
   static const char *ops[] = {"const", "copy", "bin", "un", "builtin", "extern", "list", "obj", "field", "index",
                               "fail_is", "fail_take", "fail_put", "fail_cause", "err_field", "shield",
-                              "unshield", "comp_push"};
+                              "unshield", "comp_push", "outcome"};
   static const char *terms[] = {"<open>", "jump", "branch", "return", "call", "sleep", "fail", "unwind"};
   fprintf(out, "workflow %s: %d vars, %d blocks, %d states\n", f->name, f->vars.len,
           f->blocks.len, f->nstates);

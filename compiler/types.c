@@ -28,7 +28,8 @@
  *    unit when the body is unit (fire-and-forget fan-out).
  *  - `race { ... }`: the common type of the branches, never-branches ignored;
  *    never when all branches are never.
- *  - `all settle` is reported as not supported yet (TY_INVALID).
+ *  - `all settle` gives outcome[T] per branch (a tuple of them, or one for a
+ *    single branch): fields ok, value (when ok), error (when not).
  */
 #include "weftc.h"
 
@@ -62,6 +63,13 @@ Type *ty_tuple(Type **elems, int n) {
   return t;
 }
 
+Type *ty_outcome(Type *value) {
+  Type *t = ar_alloc(sizeof *t);
+  t->kind = TY_OUTCOME;
+  t->elem = (!value || value->kind == TY_NEVER) ? ty_unit : value;
+  return t;
+}
+
 Type *ty_record(Decl *rec) {
   Type *t = ar_alloc(sizeof *t);
   t->kind = TY_RECORD;
@@ -74,6 +82,7 @@ bool ty_equal(Type *a, Type *b) {
   if (!a || !b || a->kind != b->kind) return false;
   switch (a->kind) {
   case TY_LIST:
+  case TY_OUTCOME:
     return ty_equal(a->elem, b->elem);
   case TY_TUPLE:
     if (a->nelems != b->nelems) return false;
@@ -94,6 +103,7 @@ bool ty_is_ref(Type *t) {
   case TY_TUPLE:
   case TY_RECORD:
   case TY_ERROR:
+  case TY_OUTCOME:
     return true;
   default:
     return false;
@@ -119,6 +129,7 @@ const char *ty_name(Type *t) {
   case TY_RECORD: return t->rec && t->rec->name ? t->rec->name : "record";
   case TY_ERROR: return "error";
   case TY_NEVER: return "never";
+  case TY_OUTCOME: return ar_printf("outcome[%s]", ty_name(t->elem));
   }
   return "?";
 }
@@ -645,9 +656,14 @@ static Type *check_conc(Node *n) {
       if (is_bad(el[i])) bad = true;
       if (el[i]->kind != TY_UNIT && el[i]->kind != TY_NEVER) all_unit = false;
     }
-    if (n->ival) {
-      diag_error(n->loc, "'all settle' is not supported yet");
-      t = ty_invalid;
+    if (n->ival && nb > 0 && !bad) {
+      /* all settle: one outcome per branch, never a failure */
+      if (nb == 1) {
+        t = ty_outcome(el[0]);
+      } else {
+        for (int k = 0; k < nb; k++) el[k] = ty_outcome(el[k]);
+        t = ty_tuple(el, nb);
+      }
     } else if (nb == 0) {
       diag_error(n->loc, "`all` needs at least one branch");
       t = ty_invalid;
@@ -770,6 +786,27 @@ static Type *check_field(Node *n) {
     for (int i = 0; i < d->nfields; i++) c[i] = d->fields[i].name;
     const char *best = diag_closest(n->name, c, d->nfields);
     if (best) diag_note_plain("did you mean '%s'?", best);
+    return ty_invalid;
+  }
+  if (t->kind == TY_OUTCOME) {
+    if (!strcmp(n->name, "ok")) {
+      n->ival = 0;
+      return ty_bool;
+    }
+    if (!strcmp(n->name, "value")) {
+      n->ival = 1;
+      if (t->elem->kind == TY_UNIT) {
+        diag_error(nl, "this branch has no value: its outcome only has `ok` and `error`");
+        return ty_invalid;
+      }
+      return t->elem;
+    }
+    if (!strcmp(n->name, "error")) {
+      n->ival = 2;
+      return ty_error;
+    }
+    diag_error(nl, "no field '%s' on type %s", n->name, ty_name(t));
+    diag_note_plain("an outcome has the fields `ok`, `value` (when ok) and `error` (when not ok)");
     return ty_invalid;
   }
   if (t->kind == TY_ERROR) {

@@ -111,6 +111,7 @@ typedef enum {
   TY_RECORD,    /* decl (D_TYPE) */
   TY_ERROR,     /* a caught failure: fields kind: str, message: str */
   TY_NEVER,     /* type of a block ending in fail/return; compatible with any type */
+  TY_OUTCOME,   /* one branch of `all settle`: fields ok: bool, value: elem, error: error */
 } TypeKind;
 
 typedef struct Decl Decl;
@@ -128,6 +129,7 @@ extern Type *ty_invalid, *ty_unit, *ty_int, *ty_float, *ty_bool, *ty_str,
 Type *ty_list(Type *elem);
 Type *ty_tuple(Type **elems, int n);
 Type *ty_record(Decl *rec);
+Type *ty_outcome(Type *value);
 bool ty_equal(Type *a, Type *b);
 bool ty_is_ref(Type *t);        /* held by pointer and refcounted: str, list, tuple, record, error */
 const char *ty_name(Type *t);   /* "list[(int, str)]" -- for diagnostics */

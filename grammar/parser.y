@@ -660,6 +660,7 @@ postfix
   | postfix "(" exprs "," ")"           { $$ = mk_call(lx, $1, $3, @$); }
   | postfix "(" error { hide_nested(lx); } ")" { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix "." IDENT                   { $$ = mk_field(lx, $1, $3, @3, @$); }
+  | postfix "." "error"                 { $$ = mk_field(lx, $1, "error", @3, @$); } /* outcome.error */
   | postfix "." INT                     { $$ = mk_tuple_idx(lx, $1, $3, @$); }
   | postfix "[" expr "]"                { $$ = mk_index(lx, $1, $3, @$); }
   | postfix "[" error { hide_nested(lx); } "]" { $$ = mk_index(lx, $1, mk_poison(@3), @$); }
@@ -795,6 +796,7 @@ postfix_nb
   | postfix_nb "(" exprs "," ")"        { $$ = mk_call(lx, $1, $3, @$); }
   | postfix_nb "(" error { hide_nested(lx); } ")" { $$ = mk_call(lx, $1, nl_empty(), @$); }
   | postfix_nb "." IDENT                { $$ = mk_field(lx, $1, $3, @3, @$); }
+  | postfix_nb "." "error"              { $$ = mk_field(lx, $1, "error", @3, @$); }
   | postfix_nb "." INT                  { $$ = mk_tuple_idx(lx, $1, $3, @$); }
   | postfix_nb "[" expr "]"             { $$ = mk_index(lx, $1, $3, @$); }
   | postfix_nb "[" error { hide_nested(lx); } "]" { $$ = mk_index(lx, $1, mk_poison(@3), @$); }
