@@ -139,38 +139,6 @@ static bool loc_set(Loc l) { return l.line > 0; }
 
 static Loc pick(Loc a, Loc b) { return loc_set(a) ? a : b; }
 
-/* The span of the identifier `word` written at or after `from`, on the same
- * line (e.g. the kind in `catch Timeout e`, whose node only has its whole
- * location). Falls back to `from`. */
-static Loc word_after(Loc from, const char *word) {
-  SrcFile *f = loc_set(from) ? src_get(from.file) : NULL;
-  if (!f || !word) return from;
-  const char *p = f->text, *end = f->text + f->len;
-  for (int line = 1; line < from.line && p < end; p++)
-    if (*p == '\n') line++;
-  const char *ls = p;
-  size_t wl = strlen(word);
-  for (p = ls + (from.col - 1); p < end && *p != '\n'; p++) {
-    if ((size_t)(end - p) < wl) break;
-    if (strncmp(p, word, wl)) continue;
-    char b = p > ls ? p[-1] : ' ', a = p + wl < end ? p[wl] : ' ';
-    bool idb = (b == '_' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9'));
-    bool ida = (a == '_' || (a >= 'a' && a <= 'z') || (a >= 'A' && a <= 'Z') || (a >= '0' && a <= '9'));
-    if (idb || ida) continue;
-    Loc l = from;
-    l.col = (int)(p - ls) + 1;
-    l.end_line = l.line;
-    l.end_col = l.col + (int)wl;
-    return l;
-  }
-  return from;
-}
-
-/* Where a node's name is written: Node.name_loc, else found in the source
- * (only computed when needed: word_after scans the file). */
-static Loc name_loc_of(Node *n) {
-  return loc_set(n->name_loc) ? n->name_loc : word_after(n->loc, n->name);
-}
 
 /* ---------------------------------------------------------------- locals */
 
@@ -472,7 +440,7 @@ static void res_expr(Node *n) {
     res_list(n->args);
     return;
   case N_RECORD: {
-    Loc nl = name_loc_of(n);
+    Loc nl = loc_of_name(n);
     Decl *d = n->name ? glookup(n->name) : NULL;
     if (d && d->kind == D_TYPE) {
       n->decl = d;
@@ -699,12 +667,12 @@ static void res_stmt(Node *n) {
     res_block(n->body);
     for (Node *c = n->args; c; c = c->next) {
       if (c->sval) {
-        Loc kl = c->lhs ? c->lhs->loc : word_after(c->loc, c->sval);
+        Loc kl = c->lhs ? c->lhs->loc : loc_word_after(c->loc, c->sval);
         c->decl = res_error_kind(c->sval, kl);
         if (c->lhs) c->lhs->decl = c->decl;
       }
       push_scope();
-      if (c->name) c->sym = declare(c->name, name_loc_of(c), SK_CATCH);
+      if (c->name) c->sym = declare(c->name, loc_of_name(c), SK_CATCH);
       res_block(c->body);
       pop_scope();
     }

@@ -219,6 +219,30 @@ Loc loc_span(Loc a, Loc b) {
   return r;
 }
 
+Loc loc_word_after(Loc from, const char *word) {
+  SrcFile *f = from.line > 0 ? src_get(from.file) : NULL;
+  if (!f || !word) return from;
+  const char *p = f->text, *end = f->text + f->len;
+  for (int line = 1; line < from.line && p < end; p++)
+    if (*p == '\n') line++;
+  const char *ls = p;
+  size_t wl = strlen(word);
+  for (p = ls + (from.col - 1); p < end && *p != '\n'; p++) {
+    if ((size_t)(end - p) < wl) break;
+    if (strncmp(p, word, wl)) continue;
+    char b = p > ls ? p[-1] : ' ', a = p + wl < end ? p[wl] : ' ';
+    bool idb = (b == '_' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9'));
+    bool ida = (a == '_' || (a >= 'a' && a <= 'z') || (a >= 'A' && a <= 'Z') || (a >= '0' && a <= '9'));
+    if (idb || ida) continue;
+    Loc l = from;
+    l.col = (int)(p - ls) + 1;
+    l.end_line = l.line;
+    l.end_col = l.col + (int)wl;
+    return l;
+  }
+  return from;
+}
+
 static void src_lines(SrcEntry *e) {
   if (e->line_starts) return;
   const char *t = e->f.text;

@@ -163,36 +163,6 @@ static bool compat(Type *want, Type *got) {
   }
 }
 
-/* The identifier `word` at or after `from` on the same line (see resolve.c). */
-static Loc word_after(Loc from, const char *word) {
-  SrcFile *f = loc_set(from) ? src_get(from.file) : NULL;
-  if (!f || !word) return from;
-  const char *p = f->text, *end = f->text + f->len;
-  for (int line = 1; line < from.line && p < end; p++)
-    if (*p == '\n') line++;
-  const char *ls = p;
-  size_t wl = strlen(word);
-  for (p = ls + (from.col - 1); p < end && *p != '\n'; p++) {
-    if ((size_t)(end - p) < wl) break;
-    if (strncmp(p, word, wl)) continue;
-    char b = p > ls ? p[-1] : ' ', a = p + wl < end ? p[wl] : ' ';
-    bool idb = (b == '_' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9'));
-    bool ida = (a == '_' || (a >= 'a' && a <= 'z') || (a >= 'A' && a <= 'Z') || (a >= '0' && a <= '9'));
-    if (idb || ida) continue;
-    Loc l = from;
-    l.col = (int)(p - ls) + 1;
-    l.end_line = l.line;
-    l.end_col = l.col + (int)wl;
-    return l;
-  }
-  return from;
-}
-
-/* Where a node's name is written: Node.name_loc, else found in the source
- * (only computed when needed: word_after scans the file). */
-static Loc name_loc_of(Node *n) {
-  return loc_set(n->name_loc) ? n->name_loc : word_after(n->loc, n->name);
-}
 
 static const char *article(const char *s) {
   return strchr("aeiouAEIOU", s[0]) ? "an" : "a";
@@ -885,14 +855,14 @@ static Type *check_record(Node *n) {
     for (Node *f = n->args; f; f = f->next) check(f->kind == N_FIELD_INIT ? f->lhs : f, NULL);
     return ty_invalid;
   }
-  Loc rl = name_loc_of(n);
+  Loc rl = loc_of_name(n);
   Node **seen = ar_alloc(sizeof(Node *) * (d->nfields ? d->nfields : 1));
   for (Node *f = n->args; f; f = f->next) {
     if (f->kind != N_FIELD_INIT) {
       check(f, NULL);
       continue;
     }
-    Loc fl = name_loc_of(f);
+    Loc fl = loc_of_name(f);
     int idx = -1;
     for (int i = 0; i < d->nfields; i++)
       if (f->name && d->fields[i].name && !strcmp(d->fields[i].name, f->name)) idx = i;
@@ -910,7 +880,7 @@ static Type *check_record(Node *n) {
     }
     if (seen[idx]) {
       diag_error(fl, "field '%s' is specified twice", f->name);
-      diag_note(name_loc_of(seen[idx]), "first specified here");
+      diag_note(loc_of_name(seen[idx]), "first specified here");
     } else {
       seen[idx] = f;
     }
@@ -1211,7 +1181,7 @@ static void check_stmt(Node *n) {
     check_block(n->body);
     for (Node *c = n->args; c; c = c->next) {
       if (c->decl && c->decl->module < 0 && !strcmp(c->decl->name, "Cancelled"))
-        diag_error(c->lhs ? c->lhs->loc : word_after(c->loc, c->sval), "Cancelled cannot be caught: cancellation always unwinds; use finally");
+        diag_error(c->lhs ? c->lhs->loc : loc_word_after(c->loc, c->sval), "Cancelled cannot be caught: cancellation always unwinds; use finally");
       if (c->sym) c->sym->type = ty_error;
       if (c->lhs) set(c->lhs, ty_error); /* the kind's name */
       check_block(c->body);

@@ -64,6 +64,10 @@ SrcFile *src_from_string(const char *display_path, const char *text, size_t len)
 SrcFile *src_get(int id);
 int src_count(void);
 Loc loc_span(Loc a, Loc b); /* from the start of a to the end of b */
+/* The span of the identifier `word` written at or after `from` on the same
+ * line (e.g. the kind in `catch Timeout e`, whose node only has its whole
+ * location); `from` when it is not there. Scans the source: for diagnostics. */
+Loc loc_word_after(Loc from, const char *word);
 
 /* ---------------------------------------------------------------- diagnostics */
 
@@ -324,5 +328,10 @@ typedef struct CgOptions {
  * to out_path as kind (EMIT_OBJ, EMIT_ASM, EMIT_LLVM_IR, EMIT_FRAMES).
  * Returns false (with a diagnostic) on failure. */
 bool cg_program(Program *p, const CgOptions *opt, EmitKind kind, const char *out_path);
+
+/* Where a node's name is written: Node.name_loc, else found in the source. */
+static inline Loc loc_of_name(Node *n) {
+  return n->name_loc.line > 0 ? n->name_loc : loc_word_after(n->loc, n->name);
+}
 
 #endif
