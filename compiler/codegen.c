@@ -1390,8 +1390,6 @@ bool cg_program(Program *p, const CgOptions *opt, EmitKind kind, const char *out
   nwfs = 0;
   low_helpers_init();
   wfs = ar_alloc(sizeof(Wf) * (p->decls.len + low_helpers.len + 1));
-  for (int i = 0; i < low_helpers.len; i++)
-    wfs[nwfs++].ir = low_helpers.data[i];
   for (int i = 0; i < p->decls.len; i++) {
     Decl *d = p->decls.data[i];
     if (d->kind == D_WORKFLOW && d->body)
@@ -1404,6 +1402,16 @@ bool cg_program(Program *p, const CgOptions *opt, EmitKind kind, const char *out
     memcpy(grown, wfs, sizeof(Wf) * nwfs);
     wfs = grown;
     wfs[nwfs++].ir = low_workflow(low_synthetic.data[k]);
+  }
+  /* the hand-built helpers (sleep as a branch, timeouts) only when used */
+  for (int k = 0; k < low_helpers.len; k++) {
+    IrFunc *h = low_helpers.data[k];
+    if (!h->decl->used)
+      continue;
+    Wf *grown = ar_alloc(sizeof(Wf) * (nwfs + 1));
+    memcpy(grown, wfs, sizeof(Wf) * nwfs);
+    wfs = grown;
+    wfs[nwfs++].ir = h;
   }
   for (int i = 0; i < nwfs; i++)
     declare_workflow(&wfs[i]);

@@ -46,7 +46,7 @@ static Fin *fins;
 static int shield_depth; /* finally bodies we are inside */
 static int handler;      /* innermost failure handler for new instructions */
 static int *symvar;      /* Sym.index -> var id */
-static int retval;       /* return value routed through finally blocks */
+static int retval_var;   /* return value routed through finally blocks; -1 until needed */
 static int ret_block;    /* returns retval; -1 until needed */
 Vec low_synthetic;
 static int nsynthetic;
@@ -134,6 +134,14 @@ static IrInst *suspend(int op, Loc loc) {
 static void dead_block(void) { cur = new_block(); }
 
 static int sym_var(Sym *s) { return symvar[s->index]; }
+
+/* The var that carries a return value through finally blocks (and a branch
+ * block's value), made on first use so plain workflows don't pay for it. */
+static int retval(void) {
+  if (retval_var < 0)
+    retval_var = new_var(fn->decl->ret, "return", fn->decl->loc);
+  return retval_var;
+}
 
 static int *args_array(int n) { return n ? ar_alloc(sizeof(int) * n) : NULL; }
 
@@ -380,6 +388,7 @@ static Decl *lower_branch(Node *b, Type *t, int **args, int *nargs) {
     *args = args_array(1);
     (*args)[0] = lower_expr(b->args, -1);
     *nargs = 1;
+    helper_sleep->used = true;
     return helper_sleep;
   }
   Node *block = b->kind == N_BLOCK_EXPR ? b->body : b->kind == N_BLOCK ? b : wrap_as_block(b, t);
@@ -445,6 +454,7 @@ static int lower_join(Node *e, int want) {
     bargs[1][0] = lower_expr(e->rhs, -1);
     bn[1] = 1;
     decls[1] = helper_timeout;
+    helper_timeout->used = true;
   } else {
     int i = 0;
     for (Node *b = branches; b && i < n; b = b->next, i++) {
@@ -934,11 +944,11 @@ static void lower_stmt(Node *s) {
       terminate(T_RETURN, s->loc)->a = v;
     } else {
       if (s->lhs)
-        lower_expr(s->lhs, retval);
+        lower_expr(s->lhs, retval());
       if (ret_block < 0) {
         int save = cur;
         ret_block = cur = new_block();
-        terminate(T_RETURN, s->loc)->a = retval;
+        terminate(T_RETURN, s->loc)->a = retval();
         cur = save;
       }
       unshield(shield_depth, s->loc);
@@ -1010,7 +1020,7 @@ IrFunc *low_workflow(Decl *wf) {
     if (symvar[s->index] < 0)
       symvar[s->index] = new_var(s->type, s->name, s->loc);
   }
-  retval = new_var(wf->ret, "return", wf->loc);
+  retval_var = -1;
   cur = new_block();
   if (wf->block_value) {
     /* a branch block: its value is its last expression statement */
@@ -1019,9 +1029,9 @@ IrFunc *low_workflow(Decl *wf) {
       last = s;
     for (Node *s = wf->body->body; s; s = s->next) {
       if (s == last && s->kind == N_EXPR_STMT) {
-        lower_expr(s->lhs, retval);
+        int v = lower_expr(s->lhs, -1);
         if (block_is_open())
-          terminate(T_RETURN, s->loc)->a = retval;
+          terminate(T_RETURN, s->loc)->a = v;
       } else {
         lower_stmt(s);
       }
