@@ -1,8 +1,8 @@
 /* join.c -- `all`, `all settle`, `all for` and `race` (DESIGN 2.3, 2.4).
  *
  * A join lives in the parent's await slot; its branches are ordinary frames
- * whose parent is the joining frame. Branch 0 runs at once, the others are
- * appended to the FIFO in source order, so they start in source order. A
+ * whose parent is the joining frame. Branch 0 runs at once, the others start
+ * in source order as the scheduler picks them (weft__join_next_start). A
  * finishing branch is counted here (weft__finish routes it) and stays
  * allocated for the generated code to read; the parent resumes when the
  * last one finished. Failing fast (ALL) and deciding a race cancel the
@@ -14,7 +14,8 @@
 #include <stdlib.h>
 
 /* j->reserved: runtime state */
-#define JOIN_LOST 1u /* ALL: a branch ended CANCELLED although no branch failed */
+#define JOIN_LOST 0x80000000u  /* ALL: a branch ended CANCELLED although no branch failed */
+#define JOIN_NEXT 0x7fffffffu  /* index of the next branch to start */
 
 static weft_failure *cancelled_failure(void) {
   weft_str *m = weft_str_from_cstr("cancelled");
@@ -44,10 +45,15 @@ weft_frame *weft_join_start(weft_rt *rt, weft_frame *f, weft_join *j) {
     }
     return f;
   }
+  if (WEFT__UNLIKELY(n > JOIN_NEXT)) weft__internal_error("a join of %u branches is too large", n);
   weft_frame **b = j->branches;
   for (uint32_t i = 0; i < n; i++) b[i]->parent = f;
   f->flags = fl | WEFT_FLAG_AWAIT_JOIN;
-  for (uint32_t i = 1; i < n; i++) weft_ready_fifo(rt, b[i]);
+  if (n > 1) { /* the others start when the running chain stops (weft__join_next_start) */
+    j->reserved = 1;
+    f->qnext = rt->starts;
+    rt->starts = f;
+  }
   if (WEFT__UNLIKELY(cancel)) {
     /* the cancellation waited for this suspension: the branches get it
      * (none has started: they are dropped unstarted) */
@@ -55,6 +61,25 @@ weft_frame *weft_join_start(weft_rt *rt, weft_frame *f, weft_join *j) {
     for (uint32_t i = 0; i < n; i++) weft_cancel_frame(rt, b[i]);
   }
   return b[0];
+}
+
+/* Branches start one by one, in source order, each when the chain of frames
+ * running before it stops: the newest join first (depth first, so a deep
+ * fan-out does not materialise level by level), from rt->starts, a stack of
+ * joining frames linked through their qnext (unused while they are parked).
+ * runq_pop takes starts after the next slot and before the FIFO, within the
+ * same streak limit, so woken frames and timers do not starve behind a huge
+ * `all for`. */
+weft_frame *weft__join_next_start(weft_rt *rt) {
+  weft_frame *p = rt->starts;
+  weft_join *j = weft__await_slot(p);
+  uint32_t i = j->reserved & JOIN_NEXT;
+  j->reserved = (j->reserved & ~JOIN_NEXT) | (i + 1);
+  if (i + 1 == j->n) {
+    rt->starts = p->qnext;
+    p->qnext = NULL;
+  }
+  return j->branches[i];
 }
 
 static void drop_failure(weft_frame *b) {

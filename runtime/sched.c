@@ -84,7 +84,8 @@ void weft_rt_stats(const weft_rt *rt, weft_stats *out) {
  * A "next" slot plus a FIFO, both intrusive through qnext (tokio's LIFO-slot
  * design). weft_ready puts a frame in the slot, so the most recently woken
  * frame runs next (depth-first, cache-warm); a displaced occupant goes to the
- * FIFO tail. pop() takes the slot first, unless it has been taken
+ * FIFO tail. pop() takes the slot first, then the next not-started branch of
+ * the newest join (rt->starts, see join.c), unless those have been taken
  * WEFT__NEXT_STREAK_MAX times in a row while the FIFO waits: then the FIFO head
  * goes first. Every frame in the FIFO is therefore reached after a bounded
  * number of pops, and a frame leaves the slot within one pop of being
@@ -117,11 +118,19 @@ void weft_ready_fifo(weft_rt *rt, weft_frame *f) {
 }
 
 static inline weft_frame *runq_pop(weft_rt *rt) {
-  weft_frame *f = rt->next;
-  if (f && (rt->next_streak < WEFT__NEXT_STREAK_MAX || !rt->fifo_head)) {
-    rt->next = NULL;
-    rt->next_streak++;
-  } else if ((f = rt->fifo_head)) {
+  weft_frame *f;
+  if (rt->next_streak < WEFT__NEXT_STREAK_MAX || !rt->fifo_head) {
+    if ((f = rt->next)) {
+      rt->next = NULL;
+      rt->next_streak++;
+      goto taken;
+    }
+    if (rt->starts) { /* branches of the newest join: depth first */
+      rt->next_streak++;
+      return weft__join_next_start(rt);
+    }
+  }
+  if ((f = rt->fifo_head)) {
     rt->fifo_head = f->qnext;
     if (!rt->fifo_head) rt->fifo_tail = NULL;
     f->qnext = NULL;
@@ -129,6 +138,7 @@ static inline weft_frame *runq_pop(weft_rt *rt) {
   } else {
     return NULL;
   }
+taken:
   /* a timer wake-up (or sleep(0)) is over once the frame is taken */
   f->flags &= ~(WEFT_FLAG_QUEUED | WEFT_FLAG_AWAIT_TIMER);
   return f;

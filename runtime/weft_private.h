@@ -118,7 +118,9 @@ struct weft_rt {
   /* run queue: see weft_ready / weft_ready_fifo */
   weft_frame *next;                /* LIFO-first slot */
   weft_frame *fifo_head, *fifo_tail;
-  uint32_t next_streak;            /* consecutive pops from the next slot */
+  weft_frame *starts;              /* joining frames with branches not started yet, newest first
+                                      (linked through qnext; join.c) */
+  uint32_t next_streak;            /* consecutive pops from the next slot or the starts */
 
   uint64_t now_us;                 /* runtime clock, read once per turn */
   uint64_t wall_base_us;           /* real mode: wall clock at start */
@@ -150,6 +152,8 @@ static inline void *weft__await_slot(const weft_frame *f) { return (char *)f + f
 weft_frame *weft__finish(weft_rt *rt, weft_frame *f);
 /* join.c: b (status set) finished while its parent p is parked on a join. */
 weft_frame *weft__join_branch_finished(weft_rt *rt, weft_frame *p, weft_frame *b);
+/* join.c: the next branch to start, from the newest join on rt->starts. */
+weft_frame *weft__join_next_start(weft_rt *rt);
 /* cancel.c: weft_cancel_frame(rt->root) */
 void weft__cancel_root(weft_rt *rt);
 
