@@ -265,55 +265,99 @@ static bool drv_in_build_tree(void) {
   return cached;
 }
 
+/* The install prefix the running weftc belongs to: its directory minus the
+ * configured bindir (<prefix>/bin/weftc -> <prefix>), so an install that
+ * was moved, or staged with DESTDIR, uses its own runtime, header and
+ * stdlib. NULL in the build tree, or when weftc is not in a bindir. */
+static const char *drv_self_prefix(void) {
+  static int done;
+  static char *prefix;
+  if (done) return prefix;
+  done = 1;
+  if (!drv_exe_dir[0] || !WEFT_REL_BINDIR[0] || drv_in_build_tree()) return NULL;
+  char *dir = drv_strdup(drv_exe_dir);
+  char *bin = drv_strdup(WEFT_REL_BINDIR);
+  /* Strip bindir's components from the end of dir, last first. */
+  for (;;) {
+    size_t n = strlen(bin);
+    while (n > 0 && bin[n - 1] == '/') bin[--n] = 0;
+    if (n == 0) break;
+    char *cs = strrchr(bin, '/');
+    const char *comp = cs ? cs + 1 : bin;
+    if (strcmp(comp, ".") != 0) {
+      char *ds = strrchr(dir, '/');
+      if (!ds || strcmp(ds + 1, comp) != 0) return NULL;
+      *ds = 0;
+    }
+    if (cs) *cs = 0;
+    else bin[0] = 0;
+  }
+  prefix = *dir ? dir : drv_strdup("/");
+  return prefix;
+}
+
+/* <prefix of this weftc>/<rel>, or NULL. */
+static const char *drv_self_path(const char *rel) {
+  const char *prefix = drv_self_prefix();
+  if (!prefix || !rel[0]) return NULL;
+  return drv_concat(prefix, "/", rel);
+}
+
 static const char *drv_stdlib_dir(void) {
   if (drv_opts.stdlib) return drv_opts.stdlib;
   const char *env = getenv("WEFT_STDLIB");
   if (env && *env) return env;
   if (drv_in_build_tree() && drv_is_dir(WEFT_SOURCE_STDLIB_DIR)) return WEFT_SOURCE_STDLIB_DIR;
-  if (drv_exe_dir[0]) { /* relocated install: <prefix>/bin/weftc -> <prefix>/share/weft/stdlib */
-    char *rel = drv_concat(drv_exe_dir, "/../share/weft/stdlib", NULL);
-    if (drv_is_dir(rel)) return rel;
-  }
+  const char *self = drv_self_path(WEFT_REL_STDLIBDIR);
+  if (self && drv_is_dir(self)) return self;
   if (drv_is_dir(WEFT_INSTALL_STDLIBDIR)) return WEFT_INSTALL_STDLIBDIR;
   return WEFT_SOURCE_STDLIB_DIR;
 }
 
-/* The directory holding libweft.a, or NULL (with an error reported). */
+/* The directory holding libweft.a, or NULL (with an error reported). A
+ * build-tree weftc uses the build tree; an installed one the libdir of its
+ * own prefix, then the configured one. */
 static const char *drv_runtime_dir(void) {
   const char *env = getenv("WEFT_RUNTIME_DIR");
   if (env && *env) return env;
-  char *p = drv_concat(WEFT_BUILD_RUNTIME_DIR, "/libweft.a", NULL);
-  bool in_build = drv_is_file(p);
+  bool in_build = drv_is_file(drv_concat(WEFT_BUILD_RUNTIME_DIR, "/libweft.a", NULL));
   if (in_build && drv_in_build_tree()) return WEFT_BUILD_RUNTIME_DIR;
-  if (drv_exe_dir[0]) {
-    char *rel = drv_concat(drv_exe_dir, "/../lib/libweft.a", NULL);
-    bool ok = drv_is_file(rel);
-    if (ok) return drv_concat(drv_exe_dir, "/../lib", NULL);
-  }
-  p = drv_concat(WEFT_INSTALL_LIBDIR, "/libweft.a", NULL);
-  bool installed = drv_is_file(p);
-  if (installed) return WEFT_INSTALL_LIBDIR;
+  const char *self = drv_self_path(WEFT_REL_LIBDIR);
+  if (self && drv_is_file(drv_concat(self, "/libweft.a", NULL))) return self;
+  if (drv_is_file(drv_concat(WEFT_INSTALL_LIBDIR, "/libweft.a", NULL))) return WEFT_INSTALL_LIBDIR;
   if (in_build) return WEFT_BUILD_RUNTIME_DIR;
-  diag_error_plain("cannot find the runtime library libweft.a (looked in '%s' and '%s')",
-                   WEFT_BUILD_RUNTIME_DIR, WEFT_INSTALL_LIBDIR);
+  if (self && strcmp(self, WEFT_INSTALL_LIBDIR) != 0)
+    diag_error_plain("cannot find the runtime library libweft.a (looked in '%s', '%s' and '%s')", self,
+                     WEFT_INSTALL_LIBDIR, WEFT_BUILD_RUNTIME_DIR);
+  else
+    diag_error_plain("cannot find the runtime library libweft.a (looked in '%s' and '%s')",
+                     WEFT_BUILD_RUNTIME_DIR, WEFT_INSTALL_LIBDIR);
   diag_note_plain("build it with 'ninja -C <build>', or set WEFT_RUNTIME_DIR to its directory");
   return NULL;
 }
 
-/* Include directories for C sources: the runtime's public header (weft.h). */
+/* Include directories for C sources: the runtime's public header (weft.h),
+ * from the same place as the runtime. */
 static void drv_runtime_includes(DrvList *args) {
   const char *env = getenv("WEFT_INCLUDE_DIR");
   if (env && *env) {
     drv_list_push(args, drv_concat("-I", env, NULL));
     return;
   }
-  if (drv_in_build_tree() || !drv_is_dir(WEFT_INSTALL_INCLUDEDIR)) {
+  if (drv_in_build_tree()) {
     drv_list_push(args, "-I" WEFT_SOURCE_INCLUDE_DIR);
     return;
   }
-  drv_list_push(args, "-I" WEFT_INSTALL_INCLUDEDIR);
-  char *sub = drv_concat(WEFT_INSTALL_INCLUDEDIR, "/weft", NULL);
-  if (drv_is_dir(sub)) drv_list_push(args, drv_concat("-I", sub, NULL));
+  const char *self = drv_self_path(WEFT_REL_INCLUDEDIR);
+  if (self && drv_is_file(drv_concat(self, "/weft.h", NULL))) {
+    drv_list_push(args, drv_concat("-I", self, NULL));
+    return;
+  }
+  if (drv_is_file(WEFT_INSTALL_INCLUDEDIR "/weft.h")) {
+    drv_list_push(args, "-I" WEFT_INSTALL_INCLUDEDIR);
+    return;
+  }
+  drv_list_push(args, "-I" WEFT_SOURCE_INCLUDE_DIR);
 }
 
 /* ------------------------------------------------------------ running commands */

@@ -14,6 +14,7 @@ WEFT_PACKAGES=(
   llvm-19-dev llvm-19-tools
   libuv1-dev libcmocka-dev
   python3 python3-psutil
+  cmake make   # tests/lit/integration: the CMake and Makefile recipes
 )
 
 weft_say() { printf '\n==> %s\n' "$*"; }
