@@ -279,17 +279,6 @@ uint64_t weft__wheel_next_bound(const weft__wheel *w) {
   return best;
 }
 
-weft_timer **weft__wheel_collect(const weft__wheel *w, size_t *n) {
-  weft_timer **v = weft__xmalloc((w->count ? w->count : 1) * sizeof *v);
-  size_t k = 0;
-  for (unsigned i = 0; i <= OVERFLOW_IDX; i++) {
-    const weft_timer *s = &w->slots[i];
-    for (weft_timer *t = s->next; t != s; t = t->next) v[k++] = t;
-  }
-  *n = k;
-  return v;
-}
-
 /* ---- runtime glue ---------------------------------------------------------------- */
 
 void weft_timer_start(weft_rt *rt, weft_timer *t, weft_frame *owner, uint64_t expiry_us) {

@@ -109,8 +109,6 @@ uint64_t weft__wheel_next_expiry(const weft__wheel *w);
  * current time after an advance. Advancing to it fires a timer or moves a
  * group of timers down a level, so repeating bound+advance always progresses. */
 uint64_t weft__wheel_next_bound(const weft__wheel *w);
-/* Armed timers, in no particular order (malloc'd array; caller frees). */
-weft_timer **weft__wheel_collect(const weft__wheel *w, size_t *n);
 
 /* ---- sched.c: the runtime --------------------------------------------------- */
 
