@@ -7,33 +7,9 @@
 
 #include <uv.h>
 
+#define WEFT_TEST_TRACE /* say(), trace, setup/teardown from test_util.h */
 #include "test_util.h"
 
-static char trace[4096];
-static size_t ntrace;
-static void say(const char *fmt, ...) {
-  if (ntrace >= sizeof trace - 1) return;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(trace + ntrace, sizeof trace - ntrace, fmt, ap);
-  va_end(ap);
-  ntrace += n > 0 ? (size_t)n : 0;
-  if (ntrace > sizeof trace - 1) ntrace = sizeof trace - 1;
-}
-
-static int64_t base_objects;
-static int setup(void **state) {
-  (void)state;
-  base_objects = weft_objects_live();
-  ntrace = 0;
-  trace[0] = '\0';
-  return 0;
-}
-static int teardown(void **state) {
-  (void)state;
-  assert_int_equal(weft_objects_live(), base_objects);
-  return 0;
-}
 
 /* ---- frames ------------------------------------------------------------------------ */
 

@@ -3,6 +3,7 @@
  * workflows are hand-written the way weftc lowers them. */
 #include <stdarg.h>
 
+#define WEFT_TEST_TRACE /* say(), trace, setup/teardown from test_util.h */
 #include "test_util.h"
 #include "weft_private.h"
 
@@ -10,31 +11,6 @@ static const weft_srcloc loc_main = {"app.weft", 5, 5, "main"};
 static const weft_srcloc loc_undo = {"app.weft", 9, 9, "undo"};
 static const weft_errkind kind_Boom = {"Boom"}, kind_RefundDown = {"RefundDown"};
 
-static char trace[8192];
-static size_t ntrace;
-static void say(const char *fmt, ...) {
-  if (ntrace >= sizeof trace - 1) return; /* full: keep what we have */
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(trace + ntrace, sizeof trace - ntrace, fmt, ap);
-  va_end(ap);
-  ntrace += n > 0 ? (size_t)n : 0;
-  if (ntrace > sizeof trace - 1) ntrace = sizeof trace - 1;
-}
-
-static int64_t base_objects;
-static int setup(void **state) {
-  (void)state;
-  base_objects = weft_objects_live();
-  ntrace = 0;
-  trace[0] = '\0';
-  return 0;
-}
-static int teardown(void **state) {
-  (void)state;
-  assert_int_equal(weft_objects_live(), base_objects);
-  return 0;
-}
 
 /* workflow undo(name: str) { [yield sleep(1ms)]; if name == failing { fail RefundDown(...) }; print("undo " + name) } */
 static const char *failing_name;

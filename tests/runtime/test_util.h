@@ -110,4 +110,34 @@ static inline weft_rt *virtual_rt(void) {
   return weft_rt_new(&o);
 }
 
+#ifdef WEFT_TEST_TRACE
+/* A text trace the tests append to with say() and compare with strings; the
+ * fixtures reset it and check that no heap value outlived the test. */
+static char trace[8192];
+static size_t ntrace;
+__attribute__((unused)) static void say(const char *fmt, ...) {
+  if (ntrace >= sizeof trace - 1) return; /* full: keep what we have */
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(trace + ntrace, sizeof trace - ntrace, fmt, ap);
+  va_end(ap);
+  ntrace += n > 0 ? (size_t)n : 0;
+  if (ntrace > sizeof trace - 1) ntrace = sizeof trace - 1;
+}
+
+static int64_t base_objects;
+__attribute__((unused)) static int setup(void **state) {
+  (void)state;
+  base_objects = weft_objects_live();
+  ntrace = 0;
+  trace[0] = '\0';
+  return 0;
+}
+__attribute__((unused)) static int teardown(void **state) {
+  (void)state;
+  assert_int_equal(weft_objects_live(), base_objects);
+  return 0;
+}
+#endif
+
 #endif
