@@ -10,9 +10,11 @@
  *   result   the return value, when the workflow returns one (the parent
  *            reads it from the finished child)
  *   params   in declaration order
- *   await    what a suspension waits on: the child frame pointer, or a
- *            weft_timer (40 bytes) whose first word doubles as the child
- *            pointer -- a frame waits on one thing at a time
+ *   await    what a suspension waits on (one thing at a time): the child
+ *            frame pointer, a weft_timer (40 bytes) whose first word doubles
+ *            as the child pointer, or a weft_join (40 bytes) followed by the
+ *            branch pointers of the widest `all`/`race` in the workflow;
+ *            weft_fninfo.await_off tells the runtime where it is
  *   vars     the other vars live across a suspension, in var order
  */
 #include "ir.h"
