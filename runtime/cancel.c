@@ -55,6 +55,12 @@ void weft_cancel_frame(weft_rt *rt, weft_frame *f) {
       uint32_t fl = f->flags;
       if (f->status == WEFT_RUNNING && !(fl & WEFT_FLAG_CANCELLED)) {
         fl |= WEFT_FLAG_CANCELLED;
+        if (WEFT__UNLIKELY(rt->trace))
+          weft__trace_cancel(rt, f,
+                             (fl & (WEFT_FLAG_SHIELD_MASK | WEFT_FLAG_RUNNER)) ? "deferred"
+                             : (fl & WEFT_FLAG_AWAIT_TIMER)                   ? "timer"
+                             : (fl & (WEFT_FLAG_AWAIT_CHILD | WEFT_FLAG_AWAIT_JOIN)) ? "forwarded"
+                                                                              : "pending");
         if (fl & (WEFT_FLAG_SHIELD_MASK | WEFT_FLAG_RUNNER)) {
           /* finally / compensation running: deferred to the outermost
            * unshield; a shielded frame never passes it on */

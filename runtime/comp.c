@@ -192,6 +192,7 @@ weft_frame *weft__comps_unwind(weft_rt *rt, weft_frame *f) {
   d->h.flags = WEFT_FLAG_RUNNER;
   d->target = f;
   d->list = s.head;
+  if (WEFT__UNLIKELY(rt->trace)) weft__trace_runner_start(rt, &d->h, f);
   /* f stays WEFT_RUNNING (but inert: its resume already ended) until the
    * driver publishes the outcome, so a root is not taken as finished while
    * its compensations run. */
@@ -260,6 +261,7 @@ static weft_frame *driver_resume(weft_rt *rt, weft_frame *f) {
     f->flags &= ~WEFT_FLAG_COMPS;
     discard_list(rt, tab_take(&rt->comps, f).head);
   }
+  if (WEFT__UNLIKELY(rt->trace)) weft__trace_runner_end(rt, f, d->ran, d->failed);
   weft_frame_free(rt, f);
   return weft__finish(rt, t);
 }

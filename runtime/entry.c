@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -45,17 +46,50 @@ int weft_main_opts(int argc, char **argv, const weft_fninfo *main_fn, uint32_t f
   if (!main_fn || !main_fn->resume || main_fn->frame_size < need)
     weft__internal_error("bad main workflow descriptor");
 
+  /* Runtime options on the command line (--weft-*) are taken out of the
+   * program's arguments; they win over the environment. */
+  weft_rt_options o;
+  if (opts) o = *opts;
+  else memset(&o, 0, sizeof o);
+  char **av = weft__xmalloc(((size_t)(argc > 0 ? argc : 0) + 1) * sizeof *av);
+  int ac = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (i == 0 || strncmp(a, "--weft-", 7) != 0) {
+      av[ac++] = argv[i];
+      continue;
+    }
+    const char *eq = strchr(a, '=');
+    size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+    if (nlen == 12 && !strncmp(a, "--weft-trace", 12)) {
+      if (!eq || !eq[1]) {
+        fflush(stdout);
+        fputs("weft: runtime option '--weft-trace' needs a file: --weft-trace=FILE\n", stderr);
+        free(av);
+        return WEFT_EXIT_USAGE;
+      }
+      o.trace_file = eq + 1;
+      continue;
+    }
+    fflush(stdout);
+    fprintf(stderr, "weft: unknown runtime option '%.*s'\n", (int)nlen, a);
+    free(av);
+    return WEFT_EXIT_USAGE;
+  }
+  av[ac] = NULL;
+
   /* Leaks are counted against the values alive before we started (an
    * embedding host may own some). */
   int64_t objects_base = weft__objects_live;
-  weft_rt *rt = weft_rt_new(opts);
+  weft_rt *rt = weft_rt_new(&o);
   weft_frame *root = weft_frame_alloc(rt, main_fn->frame_size);
   root->fn = main_fn;
   if (args) {
     /* Owned by the frame: the generated code releases it when main ends. */
     weft_list **slot = (weft_list **)((char *)root + (ret_int ? 56 : 48));
-    *slot = weft_args_list(argc, argv);
+    *slot = weft_args_list(ac, av);
   }
+  free(av);
 
   uv_async_t wake;
   uv_async_init(&rt->loop, &wake, on_wake);

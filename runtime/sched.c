@@ -20,6 +20,8 @@ void weft_rt_options_from_env(weft_rt_options *o) {
   o->virtual_time = weft__env_flag("WEFT_VIRTUAL_TIME");
   o->check_leaks = weft__env_flag("WEFT_CHECK_LEAKS");
   o->stats = weft__env_flag("WEFT_STATS");
+  const char *tr = getenv("WEFT_TRACE");
+  o->trace_file = tr && *tr ? tr : NULL;
 }
 
 /* Real mode: wall clock at start + monotonic elapsed, never going backwards.
@@ -46,6 +48,8 @@ weft_rt *weft_rt_new(const weft_rt_options *o) {
   }
   weft__pool_init(&rt->pool);
   weft__wheel_init(&rt->wheel, rt->now_us);
+  if (rt->opts.trace_file) weft__trace_open(rt, rt->opts.trace_file);
+  rt->opts.trace_file = NULL; /* the caller's string need not outlive this call */
   return rt;
 }
 
@@ -56,6 +60,7 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
 
 void weft_rt_free(weft_rt *rt) {
   if (!rt) return;
+  weft__trace_close(rt);
   /* Close our timer and anything an activity left open, then let libuv run
    * the close callbacks so uv_loop_close succeeds. */
   uv_walk(&rt->loop, close_walk_cb, NULL);
@@ -155,6 +160,7 @@ weft_frame *weft__runq_pop(weft_rt *rt) { return runq_pop(rt); }
  * this child take the slow paths. */
 
 weft_frame *weft__finish(weft_rt *rt, weft_frame *f) {
+  if (WEFT__UNLIKELY(rt->trace)) weft__trace_end(rt, f);
   weft_frame *p = f->parent;
   if (!p) return NULL;
   uint32_t pf = p->flags;
@@ -199,9 +205,13 @@ weft_frame *weft_done(weft_rt *rt, weft_frame *f) {
   f->status = WEFT_DONE;
   if (WEFT__UNLIKELY(f->flags & (WEFT_FLAG_COMPS | WEFT_FLAG_CANCEL_PENDING))) return done_slow(rt, f);
   weft_frame *p = f->parent;
-  if (!p) return NULL;
+  if (!p) {
+    if (WEFT__UNLIKELY(rt->trace)) weft__trace_end(rt, f);
+    return NULL;
+  }
   uint32_t pf = p->flags;
   if (WEFT__UNLIKELY(pf & (WEFT_FLAG_AWAIT_JOIN | WEFT_FLAG_FORWARDED))) return done_slow(rt, f);
+  if (WEFT__UNLIKELY(rt->trace)) weft__trace_end(rt, f);
   p->flags = pf & ~WEFT_FLAG_AWAIT_CHILD;
   return p;
 }
@@ -297,6 +307,7 @@ int weft_run(weft_rt *rt, weft_frame *root) {
       if (WEFT__UNLIKELY(cur->flags & WEFT_FLAG_CANCEL_PENDING) && cur->state == 0 &&
           !(cur->flags & WEFT_FLAG_SHIELD_MASK))
         cur->state = WEFT_STATE_DISCARD;
+      if (WEFT__UNLIKELY(rt->trace)) weft__trace_resume(rt, cur);
       weft_frame *prev = cur;
       cur = cur->fn->resume(rt, cur);
       left--;

@@ -297,6 +297,7 @@ void weft_sleep(weft_rt *rt, weft_frame *f, weft_timer *t, int64_t us) {
     weft_ready_fifo(rt, f);
     return;
   }
+  if (WEFT__UNLIKELY(rt->trace)) weft__trace_sleep(rt, f, us);
   /* parked at its await slot: weft_cancel_frame can find the timer */
   if ((char *)t == (char *)f + f->fn->await_off) f->flags = fl | WEFT_FLAG_AWAIT_TIMER;
   /* The await slot is shared with calls and joins, so t may hold their

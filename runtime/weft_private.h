@@ -136,6 +136,8 @@ struct weft_rt {
     size_t cap, n;                 /* open addressing, cap a power of 2 (or 0) */
   } comps;
 
+  struct weft__trace *trace;       /* trace.c: NULL when tracing is off (every hook tests it) */
+
   uv_loop_t loop;
   uv_timer_t uvtimer;              /* armed for the wheel's next expiry while idle (real mode) */
 };
@@ -166,6 +168,20 @@ void weft__comps_drop(weft_rt *rt, weft_frame *f);            /* frame freed wit
 #define WEFT__TURN_BUDGET 1024u
 /* Consecutive pops from the next slot before the FIFO head gets a turn. */
 #define WEFT__NEXT_STREAK_MAX 16u
+
+/* ---- trace.c: --weft-trace / WEFT_TRACE ------------------------------------------
+ * Hooks are called only when rt->trace is set (the call sites test it). */
+typedef struct weft__trace weft__trace;
+bool weft__trace_open(weft_rt *rt, const char *path); /* false (reported) if path cannot be written */
+void weft__trace_close(weft_rt *rt);                  /* closes open spans, writes the file, frees */
+void weft__trace_resume(weft_rt *rt, weft_frame *f);  /* before each resume: opens f's span / ends a sleep */
+void weft__trace_end(weft_rt *rt, weft_frame *f);     /* f's status is final: closes its span */
+void weft__trace_sleep(weft_rt *rt, weft_frame *f, int64_t us);
+void weft__trace_cancel(weft_rt *rt, weft_frame *f, const char *how); /* the cancellation reached f */
+void weft__trace_runner_start(weft_rt *rt, weft_frame *runner, weft_frame *target);
+void weft__trace_runner_end(weft_rt *rt, weft_frame *runner, uint32_t ran, uint32_t failed);
+uint32_t weft__trace_lane(weft_rt *rt, const weft_frame *f); /* tests: lane of f's open span, 0 if none */
+size_t weft__trace_open_spans(weft_rt *rt);                  /* tests */
 
 /* ---- value.c / failure.c ------------------------------------------------------- */
 

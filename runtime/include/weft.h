@@ -29,6 +29,7 @@ extern "C" {
 /* Exit statuses of a Weft executable. */
 #define WEFT_EXIT_OK        0   /* root finished (or its int result, mod 256) */
 #define WEFT_EXIT_FAILURE   1   /* uncaught failure in main */
+#define WEFT_EXIT_USAGE     2   /* bad runtime option (--weft-*) */
 #define WEFT_EXIT_INTERNAL  70  /* runtime internal error (EX_SOFTWARE) */
 #define WEFT_EXIT_CANCELLED 130 /* root cancelled (SIGINT) */
 
@@ -285,10 +286,14 @@ typedef struct weft_rt_options {
   bool virtual_time; /* clock starts at 0 and jumps to the next timer when idle */
   bool check_leaks;  /* weft_main: live frames/objects at exit are an internal error */
   bool stats;        /* weft_main: print counters to stderr at exit */
+  /* Execution trace (Chrome/Perfetto trace-event JSON) written to this file
+   * when the runtime is freed; NULL: no tracing. Copied by weft_rt_new. */
+  const char *trace_file;
 } weft_rt_options;
 
 /* Fills o from WEFT_VIRTUAL_TIME, WEFT_CHECK_LEAKS, WEFT_STATS: a variable is
- * "on" if set to a non-empty value other than "0". */
+ * "on" if set to a non-empty value other than "0"; and trace_file from
+ * WEFT_TRACE (a non-empty value). */
 void weft_rt_options_from_env(weft_rt_options *o);
 weft_rt *weft_rt_new(const weft_rt_options *o); /* o == NULL: all off (real time) */
 void weft_rt_free(weft_rt *rt);                 /* frees every frame, timer state and the loop */
@@ -487,7 +492,11 @@ bool weft_unshield(weft_rt *rt, weft_frame *f, int32_t sub);
 #define WEFT_MAIN_RETURNS_INT 1u /* result slot: int64 at offset 48 */
 #define WEFT_MAIN_TAKES_ARGS 2u  /* param slot: weft_list* (list[str], owned by the frame) at 48, or 56 if RETURNS_INT */
 
-/* Runtime options come from the environment (weft_rt_options_from_env).
+/* Runtime options come from the environment (weft_rt_options_from_env) and
+ * from --weft-* arguments, which are removed before main's args list is
+ * built (both entry points): --weft-trace=FILE (wins over WEFT_TRACE). An
+ * unknown --weft-* argument is an error: "weft: unknown runtime option
+ * '--weft-foo'", exit WEFT_EXIT_USAGE (2).
  * Returns the exit status: the int result mod 256 (RETURNS_INT) or 0, 1 after
  * reporting an uncaught failure, 130 if cancelled, 70 on an internal error
  * (deadlock; leaks with WEFT_CHECK_LEAKS). */
