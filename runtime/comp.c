@@ -23,66 +23,24 @@ typedef struct weft__compstack {
   uint32_t n;
 } compstack;
 
-/* ---- owner -> stack table (linear probing, backward-shift deletion) ---- */
+/* ---- owner -> stack table (weft__ptrmap) ---- */
 
-static inline size_t hash_ptr(const void *p, size_t cap) {
-  uint64_t x = (uint64_t)(uintptr_t)p;
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  return (size_t)x & (cap - 1);
-}
-
-static compstack *tab_find(const struct weft__comptab *t, const weft_frame *owner) {
-  if (!t->cap) return NULL;
-  for (size_t i = hash_ptr(owner, t->cap);; i = (i + 1) & (t->cap - 1)) {
-    if (t->v[i].owner == owner) return &t->v[i];
-    if (!t->v[i].owner) return NULL;
-  }
-}
-
-static compstack *tab_insert(struct weft__comptab *t, const weft_frame *owner);
-
-static void tab_grow(struct weft__comptab *t) {
-  struct weft__comptab old = *t;
-  t->cap = old.cap ? old.cap * 2 : 16;
-  t->v = weft__xcalloc(t->cap, sizeof *t->v);
-  t->n = 0;
-  for (size_t i = 0; i < old.cap; i++)
-    if (old.v[i].owner) *tab_insert(t, old.v[i].owner) = old.v[i];
-  free(old.v);
+static compstack *tab_find(const weft__ptrmap *t, const weft_frame *owner) {
+  return weft__ptrmap_find(t, owner);
 }
 
 /* Returns the (possibly new, empty) stack of owner. */
-static compstack *tab_insert(struct weft__comptab *t, const weft_frame *owner) {
-  if ((t->n + 1) * 2 > t->cap) tab_grow(t);
-  size_t i = hash_ptr(owner, t->cap);
-  while (t->v[i].owner && t->v[i].owner != owner) i = (i + 1) & (t->cap - 1);
-  if (!t->v[i].owner) {
-    memset(&t->v[i], 0, sizeof t->v[i]);
-    t->v[i].owner = owner;
-    t->n++;
-  }
-  return &t->v[i];
+static compstack *tab_insert(weft__ptrmap *t, const weft_frame *owner) {
+  return weft__ptrmap_add(t, owner, sizeof(compstack));
 }
 
 /* Removes owner's entry and returns its stack by value. */
-static compstack tab_take(struct weft__comptab *t, const weft_frame *owner) {
+static compstack tab_take(weft__ptrmap *t, const weft_frame *owner) {
   compstack out = {0};
   compstack *e = tab_find(t, owner);
   if (!e) return out;
   out = *e;
-  size_t i = (size_t)(e - t->v), mask = t->cap - 1;
-  /* Backward-shift: move later members of the probe run into the hole. */
-  for (size_t j = (i + 1) & mask; t->v[j].owner; j = (j + 1) & mask) {
-    size_t home = hash_ptr(t->v[j].owner, t->cap);
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      t->v[i] = t->v[j];
-      i = j;
-    }
-  }
-  t->v[i].owner = NULL;
-  t->n--;
+  weft__ptrmap_del(t, e);
   return out;
 }
 
@@ -270,6 +228,6 @@ void weft__comps_destroy(weft_rt *rt) {
   /* Stacks of frames that never finished are not dropped here: their frames
    * go with the pool, and their captured values are reported by the leak
    * check rather than released behind the program's back. */
-  free(rt->comps.v);
+  weft__ptrmap_free(&rt->comps);
   memset(&rt->comps, 0, sizeof rt->comps);
 }

@@ -47,9 +47,7 @@ struct weft__trace {
   char *buf;
   size_t len, cap;
   uint64_t nevents;
-  /* open spans: frame -> span, linear probing with backward-shift deletion */
-  span *v;
-  size_t vcap, vn;
+  weft__ptrmap spans; /* open spans: frame -> span */
   /* lanes: next never used, and a min-heap of freed ones */
   uint32_t next_lane;
   uint32_t *freed;
@@ -124,58 +122,12 @@ static void event_sep(weft__trace *t) {
 
 /* ---- span table ----------------------------------------------------------------- */
 
-static inline size_t hash_ptr(const void *p, size_t cap) {
-  uint64_t x = (uint64_t)(uintptr_t)p;
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  return (size_t)x & (cap - 1);
-}
-
-static span *tab_find(weft__trace *t, const weft_frame *f) {
-  if (!t->vcap) return NULL;
-  for (size_t i = hash_ptr(f, t->vcap);; i = (i + 1) & (t->vcap - 1)) {
-    if (t->v[i].frame == f) return &t->v[i];
-    if (!t->v[i].frame) return NULL;
-  }
-}
-
-static span *tab_add(weft__trace *t, const weft_frame *f);
-
-static void tab_grow(weft__trace *t) {
-  span *old = t->v;
-  size_t oldcap = t->vcap;
-  t->vcap = oldcap ? oldcap * 2 : 64;
-  t->v = weft__xcalloc(t->vcap, sizeof *t->v);
-  t->vn = 0;
-  for (size_t i = 0; i < oldcap; i++)
-    if (old[i].frame) *tab_add(t, old[i].frame) = old[i];
-  free(old);
-}
+static span *tab_find(weft__trace *t, const weft_frame *f) { return weft__ptrmap_find(&t->spans, f); }
 
 /* f must not be in the table: returns its new (zeroed, keyed) span. */
-static span *tab_add(weft__trace *t, const weft_frame *f) {
-  if ((t->vn + 1) * 2 > t->vcap) tab_grow(t);
-  size_t i = hash_ptr(f, t->vcap);
-  while (t->v[i].frame) i = (i + 1) & (t->vcap - 1);
-  memset(&t->v[i], 0, sizeof t->v[i]);
-  t->v[i].frame = f;
-  t->vn++;
-  return &t->v[i];
-}
+static span *tab_add(weft__trace *t, const weft_frame *f) { return weft__ptrmap_add(&t->spans, f, sizeof(span)); }
 
-static void tab_del(weft__trace *t, span *e) {
-  size_t i = (size_t)(e - t->v), mask = t->vcap - 1;
-  for (size_t j = (i + 1) & mask; t->v[j].frame; j = (j + 1) & mask) {
-    size_t home = hash_ptr(t->v[j].frame, t->vcap);
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      t->v[i] = t->v[j];
-      i = j;
-    }
-  }
-  t->v[i].frame = NULL;
-  t->vn--;
-}
+static void tab_del(weft__trace *t, span *e) { weft__ptrmap_del(&t->spans, e); }
 
 /* ---- lanes ------------------------------------------------------------------------ */
 
@@ -280,8 +232,9 @@ void weft__trace_close(weft_rt *rt) {
   if (!t) return;
   rt->trace = NULL;
   /* spans still open (a deadlock, an embedding that stopped early) end now */
-  for (size_t i = 0; i < t->vcap;) {
-    if (t->v[i].frame) close_span(t, &t->v[i], rt->now_us, "unfinished", NULL, NULL);
+  for (size_t i = 0; i < t->spans.cap;) {
+    span *s = weft__ptrmap_slot(&t->spans, i);
+    if (s->frame) close_span(t, s, rt->now_us, "unfinished", NULL, NULL);
     else i++; /* deletion shifts a later span into slot i: look at it again */
   }
   FILE *out = t->out;
@@ -311,7 +264,7 @@ void weft__trace_close(weft_rt *rt) {
   }
   free(t->path);
   free(t->buf);
-  free(t->v);
+  weft__ptrmap_free(&t->spans);
   free(t->freed);
   free(t);
 }
@@ -400,4 +353,4 @@ uint32_t weft__trace_lane(weft_rt *rt, const weft_frame *f) {
   return s ? s->lane : 0;
 }
 
-size_t weft__trace_open_spans(weft_rt *rt) { return rt->trace ? rt->trace->vn : 0; }
+size_t weft__trace_open_spans(weft_rt *rt) { return rt->trace ? rt->trace->spans.n : 0; }

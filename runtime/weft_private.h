@@ -42,6 +42,23 @@
  * exits with WEFT_EXIT_INTERNAL. For states the runtime cannot recover from. */
 WEFT__NORETURN void weft__internal_error(const char *fmt, ...) WEFT__PRINTF(1, 2);
 void *weft__xmalloc(size_t n);
+
+/* Pointer-keyed hash table of fixed-size entries whose FIRST member is the
+ * key (`const void *`; NULL marks an empty slot): linear probing with
+ * backward-shift deletion, capacity a power of two (0 until the first add).
+ * Used for frame -> compensation stack (comp.c) and frame -> open span
+ * (trace.c). Entry pointers are valid until the next add or del. */
+typedef struct weft__ptrmap {
+  char *v;
+  size_t cap, n, esize;
+} weft__ptrmap;
+void *weft__ptrmap_find(const weft__ptrmap *m, const void *key);
+/* The entry of key; a new zero-filled one (key set) when it is absent. */
+void *weft__ptrmap_add(weft__ptrmap *m, const void *key, size_t esize);
+void weft__ptrmap_del(weft__ptrmap *m, void *entry);
+static inline void *weft__ptrmap_slot(const weft__ptrmap *m, size_t i) { return m->v + i * m->esize; }
+static inline const void *weft__ptrmap_key(const void *entry) { return *(const void *const *)entry; }
+void weft__ptrmap_free(weft__ptrmap *m);
 void *weft__xcalloc(size_t n, size_t m);
 void *weft__xrealloc(void *p, size_t n);
 bool weft__env_flag(const char *name); /* set, non-empty and not "0" */
@@ -131,10 +148,7 @@ struct weft_rt {
 
   weft__frame_pool pool;
   weft__wheel wheel;
-  struct weft__comptab {            /* comp.c: owner frame -> compensation stack */
-    struct weft__compstack *v;
-    size_t cap, n;                 /* open addressing, cap a power of 2 (or 0) */
-  } comps;
+  weft__ptrmap comps;              /* comp.c: owner frame -> compensation stack */
 
   struct weft__trace *trace;       /* trace.c: NULL when tracing is off (every hook tests it) */
 
