@@ -79,12 +79,13 @@ WEFT__STATIC_ASSERT(sizeof(struct weft_frame) == 48, "weft_frame header must be 
 
 /* f->flags is owned by the runtime: bits 0-15 shield depth (weft_shield),
  * then: */
+#define WEFT_FLAG_AWAIT_ACT 0x00400000u   /* parked on an activity call (record pointer in its await slot, weft_act_start) */
 #define WEFT_FLAG_RUNNER 0x00800000u      /* a runtime compensation runner (never cancelled directly) */
 #define WEFT_FLAG_AWAIT_TIMER 0x01000000u /* parked on the weft_timer in its await slot (weft_sleep) */
 #define WEFT_FLAG_AWAIT_CHILD 0x02000000u /* parked on the child in its await slot (weft_call) */
 #define WEFT_FLAG_AWAIT_JOIN 0x04000000u  /* parked on the weft_join in its await slot (weft_join_start) */
 #define WEFT_FLAG_FORWARDED 0x08000000u   /* its cancellation was passed on to the child/branches it awaits */
-#define WEFT_FLAG_AWAIT_MASK (WEFT_FLAG_AWAIT_TIMER | WEFT_FLAG_AWAIT_CHILD | WEFT_FLAG_AWAIT_JOIN)
+#define WEFT_FLAG_AWAIT_MASK (WEFT_FLAG_AWAIT_TIMER | WEFT_FLAG_AWAIT_CHILD | WEFT_FLAG_AWAIT_JOIN | WEFT_FLAG_AWAIT_ACT)
 #define WEFT_FLAG_CANCELLED 0x10000000u /* cancellation reached this frame (delivered, deferred or forwarded) */
 #define WEFT_FLAG_COMPS 0x20000000u  /* has a compensation stack (weft_comp_push) */
 #define WEFT_FLAG_QUEUED 0x80000000u /* on the run queue (set by weft_ready*, cleared when popped) */
@@ -279,6 +280,158 @@ void weft_ready(weft_rt *rt, weft_frame *f);
 void weft_ready_fifo(weft_rt *rt, weft_frame *f);
 
 /* ---------------------------------------------------------------------------
+ * Activities (DESIGN 3): effects implemented in C.
+ *
+ *   activity charge(card: str, cents: int) -> str        // in the .weft file
+ *   void charge(weft_act a, const char *card, int64_t cents) { ... }   // in C
+ *
+ * The C function has the activity's name, returns void, and receives a call
+ * handle followed by the arguments, mapped from Weft types:
+ *
+ *   Weft type        C parameter                    completed with
+ *   int              int64_t                        weft_complete_int
+ *   float            double                         weft_complete_float
+ *   bool             bool                           weft_complete_bool
+ *   duration         int64_t (microseconds)         weft_complete_duration
+ *   str              const char * (UTF-8, NUL-      weft_complete_str / _strn
+ *                    terminated)
+ *   list[T]          weft_list *                    weft_complete_value
+ *   record, tuple    weft_obj * (fields in          weft_complete_value
+ *                    declaration order)
+ *   error            weft_failure *                 -
+ *   outcome[T]       weft_obj * (ok, value, error)  -
+ *   unit (no `->`)   -                              weft_complete
+ *
+ * Arguments are borrowed, and stay valid until the activity completes (the
+ * runtime keeps a reference), so an asynchronous activity may keep the
+ * pointers it was given until it completes; retain (weft_retain) what it
+ * keeps longer.
+ *
+ * The function completes the call exactly once -- before it returns, or
+ * later from any callback on the runtime's loop thread (weft_act_loop gives
+ * the libuv loop): with a value (weft_complete_*), or with a failure
+ * (weft_fail: kind NULL is ActivityFailed; a kind declared `error X` in Weft
+ * is the global `weft_kind_X`, declared `extern const weft_errkind
+ * weft_kind_X;`). The failure names the .weft line of the `yield`.
+ *
+ * Cancellation (the waiting workflow is cancelled, e.g. it lost a race):
+ *  - with a cancel hook (weft_act_on_cancel), the hook is called on the loop
+ *    thread and the call is complete as cancelled: the workflow unwinds at
+ *    once. The activity must not complete afterwards (the hook stops its
+ *    timers/requests and frees what it owns);
+ *  - without one, the workflow waits until the activity completes; its
+ *    result is then dropped and the workflow unwinds. weft_act_cancelled()
+ *    tells the activity that nobody wants its result any more.
+ *
+ * `blocking activity` runs the function on libuv's thread pool (a thread of
+ * its own, so it may block); it must complete before it returns, with the
+ * scalar or string completions (values and weft_complete_value need the loop
+ * thread), and it cannot have a cancel hook: a blocking call that has not
+ * started yet when it is cancelled never runs; one that is running is waited
+ * for (poll weft_act_cancelled to give up early). The workflow resumes on the
+ * loop thread.
+ *
+ * Misuse is caught, never memory corruption: a handle is a generation-checked
+ * id, not a pointer. Completing twice, completing after cancellation,
+ * completing with the wrong type, or using a stale handle prints
+ * "weft: activity misuse: ..." (naming the activity and its .weft line) to
+ * stderr, is ignored, and returns a negative error code.
+ */
+typedef struct weft_act {
+  uint64_t id; /* generation << 32 | slot; 0 is never a valid handle */
+} weft_act;
+
+/* Return codes (0 = WEFT_OK). */
+#define WEFT_OK 0
+#define WEFT_EINVAL (-22)     /* not a handle of a pending activity call (stale or garbage) */
+#define WEFT_EALREADY (-114)  /* the call was already completed */
+#define WEFT_ECANCELED (-125) /* the call was cancelled (its cancel hook ran) */
+#define WEFT_ETYPE (-4001)    /* completion type does not match the activity's result type */
+#define WEFT_ETHREAD (-4002)  /* not allowed on this thread (weft_complete_value in a blocking activity) */
+
+/* weft_actinfo.result: how the result word is built. */
+enum {
+  WEFT_RES_UNIT = 0,
+  WEFT_RES_INT = 1,
+  WEFT_RES_FLOAT = 2,
+  WEFT_RES_BOOL = 3,
+  WEFT_RES_DURATION = 4,
+  WEFT_RES_STR = 5,
+  WEFT_RES_REF = 6 /* list, record, tuple: weft_complete_value */
+};
+#define WEFT_ACT_BLOCKING 1u /* weft_actinfo.flags: run on the thread pool */
+
+/* ABI: one static const per activity declaration, emitted by weftc. */
+typedef struct weft_actinfo {
+  /* Unpacks args (8-byte words as in heap values: int/duration int64, float
+   * double bits, bool 0/1, str/list/record a heap pointer) and calls the C
+   * function with typed parameters (str as its bytes). */
+  void (*thunk)(weft_act a, const uint64_t *args);
+  const char *name; /* the activity (and C function) name */
+  const char *file; /* .weft file of the declaration */
+  uint32_t line;
+  uint16_t nargs;
+  uint8_t result;   /* WEFT_RES_* */
+  uint8_t flags;    /* WEFT_ACT_* */
+  uint64_t argrefs; /* bit i: args[i] is a heap reference (only the first 64 args can be) */
+} weft_actinfo;
+WEFT__STATIC_ASSERT(sizeof(weft_actinfo) == 40, "weft_actinfo must be 40 bytes");
+
+/* Generated code: `yield act(args)`. The runtime copies the nargs words of
+ * args into a call record it owns (retaining the argrefs), stores the record
+ * pointer in f's await slot (WEFT_FLAG_AWAIT_ACT) and calls the thunk (or
+ * queues it on the thread pool when blocking). Returns f when the call is
+ * already complete (completed before the thunk returned, or not started
+ * because a cancellation of f was pending: Cancelled is then in flight),
+ * else NULL (f is parked and made ready when the call completes). Either
+ * way f then resumes at the state after the yield and calls
+ * weft_act_finish. loc is the yield's location (used by failures). */
+weft_frame *weft_act_start(weft_rt *rt, weft_frame *f, const weft_actinfo *info,
+                           const uint64_t *args, const weft_srcloc *loc);
+/* At the resume point: frees the call record (releasing the arguments) and
+ * returns 0 with the result word in *out (an owned reference for STR and
+ * REF; 0 for UNIT), or 1 with the failure in flight in f->failure (the
+ * activity's failure, or Cancelled). */
+int weft_act_finish(weft_rt *rt, weft_frame *f, uint64_t *out);
+
+int weft_complete(weft_act a); /* unit result */
+int weft_complete_int(weft_act a, int64_t v);
+int weft_complete_float(weft_act a, double v);
+int weft_complete_bool(weft_act a, bool v);
+int weft_complete_duration(weft_act a, int64_t us);
+int weft_complete_str(weft_act a, const char *s);            /* copied; NULL = "" */
+int weft_complete_strn(weft_act a, const char *s, size_t n); /* copied */
+/* v: an owned reference (weft_str, weft_list, weft_obj), moved in -- also
+ * when the call fails (it is then released). Loop thread only. */
+int weft_complete_value(weft_act a, void *v);
+/* kind NULL = ActivityFailed; msg copied (NULL = no message). */
+int weft_fail(weft_act a, const weft_errkind *kind, const char *msg);
+int weft_failf(weft_act a, const weft_errkind *kind, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Registers (replaces) the cancel hook of a pending, non-blocking call. */
+typedef void (*weft_cancel_hook)(weft_act a, void *data);
+int weft_act_on_cancel(weft_act a, weft_cancel_hook hook, void *data);
+/* True once the waiting workflow was cancelled (any thread; false for a
+ * stale handle). */
+bool weft_act_cancelled(weft_act a);
+/* The runtime and libuv loop of a pending call (NULL for a stale handle). */
+weft_rt *weft_act_rt(weft_act a);
+struct uv_loop_s *weft_act_loop(weft_act a);
+const char *weft_act_name(weft_act a); /* "?" for a stale handle */
+
+/* The runtime's deterministic random numbers (xoshiro256**), seeded from
+ * weft_rt_options.seed: the same seed gives the same sequence. */
+uint64_t weft_random(weft_rt *rt);
+/* Uniform in [0, n) (n > 0), without modulo bias. */
+uint64_t weft_random_below(weft_rt *rt, uint64_t n);
+/* The runtime weft_run is driving on this thread (NULL outside weft_run):
+ * lets `extern fn`s in libweft reach the runtime. */
+weft_rt *weft_current_rt(void);
+
+/* ---------------------------------------------------------------------------
  * Runtime lifecycle (embedding API)
  */
 
@@ -289,6 +442,8 @@ typedef struct weft_rt_options {
   /* Execution trace (Chrome/Perfetto trace-event JSON) written to this file
    * when the runtime is freed; NULL: no tracing. Copied by weft_rt_new. */
   const char *trace_file;
+  /* Seed of weft_random (WEFT_SEED, --weft-seed=N); 0 means the default seed 1. */
+  uint64_t seed;
 } weft_rt_options;
 
 /* Fills o from WEFT_VIRTUAL_TIME, WEFT_CHECK_LEAKS, WEFT_STATS: a variable is
