@@ -37,13 +37,16 @@ enum { OFF_FN = 0, OFF_PARENT = 8, OFF_FAILURE = 24, OFF_STATE = 32, OFF_STATUS 
 enum { WEFT_DONE = 1 };
 #define WEFT_STATE_DISCARD 0xfffffffeu
 enum { WEFT_MAIN_RETURNS_INT = 1, WEFT_MAIN_TAKES_ARGS = 2 };
+/* weft_actinfo.result / .flags */
+enum { WEFT_RES_UNIT, WEFT_RES_INT, WEFT_RES_FLOAT, WEFT_RES_BOOL, WEFT_RES_DURATION, WEFT_RES_STR, WEFT_RES_REF };
+enum { WEFT_ACT_BLOCKING = 1 };
 
 static LLVMContextRef C;
 static LLVMModuleRef M;
 static LLVMBuilderRef B;
 static LLVMTargetMachineRef TM;
 static LLVMTargetDataRef TD;
-static LLVMTypeRef t_i1, t_i8, t_i16, t_i32, t_i64, t_f64, t_ptr, t_void, t_hdr, t_timer, t_info;
+static LLVMTypeRef t_i1, t_i8, t_i16, t_i32, t_i64, t_f64, t_ptr, t_void, t_hdr, t_timer, t_info, t_actinfo;
 
 /* ---------------------------------------------------------------- runtime functions */
 
@@ -55,6 +58,7 @@ typedef enum {
   RT_RAISE_CSTR, RT_RAISE_INDEX, RT_RAISE_DIV0, RT_RAISE_OVERFLOW, RT_MAIN,
   RT_RAISE, RT_RERAISE, RT_FAIL_IS, RT_FAIL_CAUSE, RT_FAIL_KIND, RT_FAIL_MSG,
   RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH, RT_CALL, RT_JOIN_START, RT_JOIN_ALLOC, RT_JOIN_FREE, RT_COMP_ADOPT,
+  RT_ACT_START, RT_ACT_FINISH,
   RT__COUNT
 } RtFn;
 
@@ -108,6 +112,8 @@ static void rt_init(void) {
   rt_declare(RT_JOIN_ALLOC, "weft_join_alloc", t_ptr, P(t_ptr, t_i32), 2);
   rt_declare(RT_JOIN_FREE, "weft_join_free", t_void, P(t_ptr, t_ptr), 2);
   rt_declare(RT_COMP_ADOPT, "weft_comp_adopt", t_void, P(t_ptr, t_ptr, t_ptr), 3);
+  rt_declare(RT_ACT_START, "weft_act_start", t_ptr, P(t_ptr, t_ptr, t_ptr, t_ptr, t_ptr), 5);
+  rt_declare(RT_ACT_FINISH, "weft_act_finish", t_i32, P(t_ptr, t_ptr, t_ptr), 3);
 #undef P
   (void)p;
 }
@@ -326,14 +332,17 @@ static LLVMValueRef kind_global(Decl *k) {
     }
     return g;
   }
-  char *sym = ar_printf("weft.kind.%s", name);
+  /* `error X` is the C symbol weft_kind_X, so C activities can fail with it.
+   * Weak ODR: every object that imports the declaring module defines it, and
+   * the linker keeps one (a kind's identity is its address). */
+  char *sym = ar_printf("weft_kind_%s", name);
   LLVMValueRef g = LLVMGetNamedGlobal(M, sym);
   if (!g) {
     LLVMValueRef nm = global_cstr(name, ".kindname");
     g = LLVMAddGlobal(M, t_ptr, sym);
     LLVMSetInitializer(g, nm);
     LLVMSetGlobalConstant(g, 1);
-    LLVMSetLinkage(g, LLVMInternalLinkage);
+    LLVMSetLinkage(g, LLVMWeakODRLinkage);
   }
   return g;
 }
@@ -1096,6 +1105,122 @@ static void gen_call(IrBlock *b, LLVMBasicBlockRef resume_bb) {
   LLVMBuildBr(B, handler_bb(t->handler));
 }
 
+/* ---------------------------------------------------------------- activities */
+
+/* weft_actinfo.result for an activity's declared result type. */
+static int act_result_kind(Type *t) {
+  if (!t) return WEFT_RES_UNIT;
+  switch (t->kind) {
+  case TY_INT: return WEFT_RES_INT;
+  case TY_FLOAT: return WEFT_RES_FLOAT;
+  case TY_BOOL: return WEFT_RES_BOOL;
+  case TY_DURATION: return WEFT_RES_DURATION;
+  case TY_STR: return WEFT_RES_STR;
+  default: return ty_is_ref(t) ? WEFT_RES_REF : WEFT_RES_UNIT;
+  }
+}
+
+/* The C prototype of an activity: void NAME(weft_act, typed params...).
+ * weft_act is a struct of one uint64_t, passed like an i64. */
+static LLVMTypeRef act_c_type(Decl *d) {
+  LLVMTypeRef *ps = ar_alloc(sizeof(LLVMTypeRef) * (d->nparams + 1));
+  ps[0] = t_i64;
+  for (int i = 0; i < d->nparams; i++)
+    ps[i + 1] = c_type(d->params[i].type);
+  return LLVMFunctionType(t_void, ps, d->nparams + 1, 0);
+}
+
+/* weft.thunk.NAME(weft_act a, const uint64_t *args): unpacks the argument
+ * words and calls the C function. Runs on the loop thread, or on a pool
+ * thread for a blocking activity: it must not touch reference counts. */
+static LLVMValueRef act_thunk(Decl *d) {
+  LLVMTypeRef tty = LLVMFunctionType(t_void, (LLVMTypeRef[]){t_i64, t_ptr}, 2, 0);
+  LLVMValueRef th = LLVMAddFunction(M, ar_printf("weft.thunk.%s", d->name), tty);
+  LLVMSetLinkage(th, LLVMInternalLinkage);
+  LLVMTypeRef cty = act_c_type(d);
+  LLVMValueRef callee = LLVMGetNamedFunction(M, d->name);
+  if (!callee)
+    callee = LLVMAddFunction(M, d->name, cty);
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(B);
+  LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, th, "entry"));
+  LLVMSetCurrentDebugLocation2(B, NULL);
+  LLVMValueRef words = LLVMGetParam(th, 1);
+  LLVMValueRef *args = ar_alloc(sizeof(LLVMValueRef) * (d->nparams + 1));
+  args[0] = LLVMGetParam(th, 0);
+  for (int i = 0; i < d->nparams; i++) {
+    Type *t = d->params[i].type;
+    LLVMValueRef w = LLVMBuildLoad2(B, t->kind == TY_BOOL ? t_i64 : llty(t), field_ptr(words, 8 * i), "");
+    if (t->kind == TY_BOOL)
+      w = LLVMBuildTrunc(B, w, t_i8, "");
+    else if (t->kind == TY_STR)
+      w = field_ptr(w, 16);
+    args[i + 1] = w;
+  }
+  LLVMBuildCall2(B, cty, callee, args, d->nparams + 1, "");
+  LLVMBuildRetVoid(B);
+  if (here)
+    LLVMPositionBuilderAtEnd(B, here);
+  return th;
+}
+
+/* The static weft_actinfo of activity d (made once per module). */
+static LLVMValueRef act_info(Decl *d) {
+  char *sym = ar_printf("weft.act.%s", d->name);
+  LLVMValueRef g = LLVMGetNamedGlobal(M, sym);
+  if (g)
+    return g;
+  uint64_t refs = 0;
+  for (int i = 0; i < d->nparams && i < 64; i++)
+    if (ty_is_ref(d->params[i].type))
+      refs |= 1ull << i;
+  Type *rt_ = ret_type(d);
+  LLVMValueRef fields[] = {act_thunk(d), global_cstr(d->name, ".actname"), file_name(d->module),
+                           ci32(d->loc.line), LLVMConstInt(t_i16, (unsigned)d->nparams, 0),
+                           LLVMConstInt(t_i8, (unsigned)act_result_kind(rt_), 0),
+                           LLVMConstInt(t_i8, d->blocking ? WEFT_ACT_BLOCKING : 0, 0),
+                           LLVMConstInt(t_i64, refs, 0)};
+  g = LLVMAddGlobal(M, t_actinfo, sym);
+  LLVMSetInitializer(g, LLVMConstNamedStruct(t_actinfo, fields, 8));
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMInternalLinkage);
+  return g;
+}
+
+/* `yield act(args)`: the arguments go to the runtime's call record as
+ * words; the frame parks on it (or goes on at once when the activity
+ * completed before returning). At the resume point weft_act_finish gives
+ * the result word or raises the failure. */
+static void gen_act_call(IrBlock *b, LLVMBasicBlockRef resume_bb) {
+  IrInst *t = &b->term;
+  Decl *d = t->decl;
+  LLVMValueRef words = cnull();
+  if (t->nargs) {
+    words = entry_alloca(LLVMArrayType2(t_i64, (uint64_t)t->nargs), "act.args");
+    for (int i = 0; i < t->nargs; i++)
+      store_word(words, 8 * i, ir_var(F, t->args[i])->type, load_var(t->args[i]));
+  }
+  set_state(b->state);
+  LLVMValueRef next = CALL(RT_ACT_START, v_rt, v_f, act_info(d), words, srcloc(t->loc, W->name_str));
+  release_locals();
+  LLVMBuildRet(B, next);
+
+  LLVMPositionBuilderAtEnd(B, resume_bb);
+  LLVMValueRef out = entry_alloca(t_i64, "act.out");
+  LLVMValueRef failed = CALL(RT_ACT_FINISH, v_rt, v_f, out);
+  LLVMBasicBlockRef ok = new_bb("act.done");
+  LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, failed, ci32(0), ""), ok, handler_bb(t->handler));
+  LLVMPositionBuilderAtEnd(B, ok);
+  Type *rt_ = ret_type(d);
+  if (rt_) {
+    LLVMValueRef r = load_word(out, rt_);
+    if (t->dst >= 0)
+      store_var(t->dst, r);
+    else
+      drop_value(rt_, r);
+  }
+  LLVMBuildBr(B, bbs[b->succ[0]]);
+}
+
 static void gen_sleep(IrBlock *b, LLVMBasicBlockRef resume_bb) {
   LLVMValueRef d = load_var(b->term.a);
   CALL(RT_SLEEP, v_rt, v_f, await_ptr(), d);
@@ -1221,7 +1346,12 @@ static void define_workflow(Wf *w) {
       }
       LLVMBuildBr(B, exit_bb);
       break;
-    case T_CALL: gen_call(b, resume_bbs[b->state]); break;
+    case T_CALL:
+      if (b->term.decl->kind == D_ACTIVITY)
+        gen_act_call(b, resume_bbs[b->state]);
+      else
+        gen_call(b, resume_bbs[b->state]);
+      break;
     case T_FAIL: {
       LLVMValueRef loc = srcloc(b->term.loc, w->name_str);
       if (b->term.sub == 1)
@@ -1366,6 +1496,8 @@ bool cg_program(Program *p, const CgOptions *opt, EmitKind kind, const char *out
   t_timer = LLVMArrayType2(t_i64, 5);
   t_info = LLVMStructCreateNamed(C, "weft.fninfo");
   LLVMStructSetBody(t_info, (LLVMTypeRef[]){t_ptr, t_i32, t_i32, t_ptr, t_ptr}, 5, 0);
+  t_actinfo = LLVMStructCreateNamed(C, "weft.actinfo");
+  LLVMStructSetBody(t_actinfo, (LLVMTypeRef[]){t_ptr, t_ptr, t_ptr, t_i32, t_i16, t_i8, t_i8, t_i64}, 8, 0);
   t_srcloc = LLVMStructCreateNamed(C, "weft.srcloc");
   LLVMStructSetBody(t_srcloc, (LLVMTypeRef[]){t_ptr, t_i32, t_i32, t_ptr}, 4, 0);
   if (LLVMABISizeOfType(TD, t_hdr) != 48)

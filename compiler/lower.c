@@ -274,8 +274,13 @@ static Decl *synthesize_block(Node *block, const char *what, Type *ret, Sym *fir
   return d;
 }
 
+static Node *wrap_as_block(Node *effect, Type *t);
+
 static void lower_comp_push(Node *c) {
   IrInst *i;
+  /* an activity is not a frame: `compensate act(x)` runs as `{ yield act(x) }` */
+  if (c->kind == N_CALL && c->decl && c->decl->kind == D_ACTIVITY)
+    c = wrap_as_block(c, c->type);
   if (c->kind == N_CALL) {
     int *args = args_array(c->nargs);
     int n = lower_args(c->args, c->nargs, args);
@@ -1057,13 +1062,6 @@ IrFunc *low_workflow(Decl *wf) {
 
 static bool supported_ok;
 
-
-
-static void unsupported(Loc loc, const char *what) {
-  diag_error(loc, "%s is not supported yet", what);
-  supported_ok = false;
-}
-
 /* Does control never continue past statement s? (return/fail/break/continue,
  * or an if/else or block all of whose paths end so.) */
 static bool stmt_ends(Node *s) {
@@ -1100,17 +1098,6 @@ static void check_node(Node *n) {
   for (; n; n = n->next) {
     if (n->kind == N_BLOCK)
       check_unreachable(n);
-    switch (n->kind) {
-    case N_TRY: break;
-    case N_FAIL: break;
-    case N_YIELD:
-      if (n->lhs && n->lhs->kind == N_CALL && n->lhs->decl &&
-          n->lhs->decl->kind == D_ACTIVITY)
-        unsupported(n->lhs->loc, "calling an activity");
-      break;
-    default: break;
-    }
-    /* children */
     Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->body, n->args, n->comp};
     for (size_t k = 0; k < sizeof kids / sizeof *kids; k++)
       if (kids[k])
