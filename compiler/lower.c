@@ -485,8 +485,133 @@ static int lower_join(Node *e, int want) {
   return r;
 }
 
+static void set_int(int var, int64_t v, Loc loc);
+static int lower_yield(Node *e, int want);
+
+/* `yield E [timeout D] [breaker B] [retry P] [compensate C]`, carried out
+ * by the std modules' workflows (resolve.c checked they are imported):
+ *
+ *     attempt = 1
+ *   top:                                  -- failures below go to `retry:`
+ *     yield breaker_enter(B)              -- CircuitOpen when open
+ *     r = yield E [timeout D]             -- failures go to `bfail:`
+ *     weft_breaker_exit(B.name, true, true)
+ *     goto done
+ *   bfail:                                -- Cancelled is not counted
+ *     weft_breaker_exit(B.name, false, <not Cancelled>); unwind to `retry:`
+ *   retry:                                -- Cancelled is never retried
+ *     e = take failure; yield retry_wait(P, e, attempt)  -- fails with e to give up
+ *     attempt = attempt + 1; goto top
+ *   done:                                 -- then the compensation is pushed
+ *
+ * Only the successful attempt pushes C. */
+static int lower_guarded(Node *e, int want) {
+  Loc loc = e->loc;
+  int r = (e->type && e->type->kind != TY_UNIT && e->type->kind != TY_NEVER) ? dest(e, want) : -1;
+  int outer = handler;
+  int pv = e->els ? lower_expr(e->els, -1) : -1;
+  int bv = e->cond ? lower_expr(e->cond, -1) : -1;
+  int attempt = -1, retry_blk = -1;
+  if (pv >= 0) {
+    attempt = new_var(ty_int, "attempt", loc);
+    set_int(attempt, 1, loc);
+    retry_blk = new_block();
+  }
+  int top = new_block(), done = new_block();
+  jump(top, loc);
+  cur = top;
+  handler = pv >= 0 ? retry_blk : outer;
+  int attempt_handler = handler;
+
+  Node plain = *e; /* the effect alone */
+  plain.cond = plain.els = plain.comp = NULL;
+  if (bv >= 0) {
+    Decl *enter = res_global("breaker_enter"), *exitfn = res_global("weft_breaker_exit");
+    IrInst *t = suspend(T_CALL, loc);
+    t->decl = enter;
+    t->args = args_array(1);
+    t->args[0] = bv;
+    t->nargs = 1;
+    t->dst = -1;
+    t->type = ty_unit;
+    fn->has_call = true;
+
+    int bfail = new_block();
+    handler = bfail;
+    lower_yield(&plain, r);
+    handler = attempt_handler;
+    int name = new_var(ty_str, NULL, loc), okv = new_var(ty_bool, NULL, loc), counted = new_var(ty_bool, NULL, loc);
+    Loc bloc = e->cond->loc;
+    for (int pass = 0; pass < 2; pass++) {
+      IrInst *f = emit(I_FIELD, name, ty_str, bloc);
+      f->a = bv;
+      f->sub = 0; /* Breaker.name is its first field */
+      emit(I_CONST, okv, ty_bool, bloc)->ival = pass == 0;
+      if (pass == 0)
+        emit(I_CONST, counted, ty_bool, bloc)->ival = 1;
+      else
+        emit(I_FAIL_IS, counted, NULL, bloc)->decl = NULL; /* any kind but Cancelled */
+      IrInst *x = emit(I_EXTERN, -1, ty_unit, bloc);
+      x->decl = exitfn;
+      x->args = args_array(3);
+      x->args[0] = name;
+      x->args[1] = okv;
+      x->args[2] = counted;
+      x->nargs = 3;
+      if (pass == 0) {
+        jump(done, loc);
+        cur = bfail;
+      } else {
+        terminate(T_UNWIND, loc);
+      }
+    }
+  } else {
+    lower_yield(&plain, r);
+    jump(done, loc);
+  }
+
+  if (pv >= 0) {
+    cur = retry_blk;
+    handler = outer;
+    int real = new_var(ty_bool, NULL, loc);
+    emit(I_FAIL_IS, real, NULL, loc)->decl = NULL;
+    int again = new_block(), giveup = new_block();
+    branch(real, again, giveup, loc);
+    cur = giveup;
+    terminate(T_UNWIND, loc);
+    cur = again;
+    int ev = new_var(ty_error, "error", loc);
+    emit(I_FAIL_TAKE, ev, ty_error, loc);
+    IrInst *t = suspend(T_CALL, e->els->loc);
+    t->decl = res_global("retry_wait");
+    t->args = args_array(3);
+    t->args[0] = pv;
+    t->args[1] = ev;
+    t->args[2] = attempt;
+    t->nargs = 3;
+    t->dst = -1;
+    t->type = ty_unit;
+    fn->has_call = true;
+    int one = new_var(ty_int, NULL, loc);
+    set_int(one, 1, loc);
+    IrInst *add = emit(I_BIN, attempt, ty_int, loc);
+    add->sub = OP_ADD;
+    add->a = attempt;
+    add->b = one;
+    add->handler = outer; /* overflow: never, attempts are bounded by the policy */
+    jump(top, loc);
+  }
+  cur = done;
+  handler = outer;
+  if (e->comp)
+    lower_comp_push(e->comp);
+  return r;
+}
+
 static int lower_yield(Node *e, int want) {
   Node *eff = e->lhs;
+  if (e->cond || e->els)
+    return lower_guarded(e, want);
   if (e->rhs || eff->kind == N_ALL || eff->kind == N_RACE || eff->kind == N_ALL_FOR) {
     int r = lower_join(e, want);
     if (e->comp)

@@ -394,9 +394,32 @@ static void res_ident(Node *n) {
   suggest(n->name, true, true, false, NULL);
 }
 
+Decl *res_global(const char *name) { return glookup(name); }
+
+/* `breaker B` / `retry P` are carried out by std modules: the compiler
+ * calls their workflows (and the breaker's extern fn) by name. */
+static void need_std(Node *e, const char *word, const char *module, const char *name, DeclKind kind) {
+  Decl *d = glookup(name);
+  if (d && d->kind == kind) {
+    d->used = true;
+    return;
+  }
+  diag_error(e->loc, "`%s` needs `import \"%s\"`", word, module);
+  diag_note_plain("'%s' from %s carries out `%s`", name, module, word);
+}
+
 static void res_yield_head(Node *n) {
   res_expr(n->lhs);
   if (n->rhs) res_expr(n->rhs);
+  if (n->cond) {
+    res_expr(n->cond);
+    need_std(n->cond, "breaker", "std/breaker", "breaker_enter", D_WORKFLOW);
+    need_std(n->cond, "breaker", "std/breaker", "weft_breaker_exit", D_EXTERN);
+  }
+  if (n->els) {
+    res_expr(n->els);
+    need_std(n->els, "retry", "std/retry", "retry_wait", D_WORKFLOW);
+  }
 }
 
 static void res_comp(Node *c) {

@@ -261,6 +261,7 @@ static Type *resolve_texpr(TypeExpr *te) {
   if (!strcmp(n, "str")) return ty_str;
   if (!strcmp(n, "duration")) return ty_duration;
   if (!strcmp(n, "unit")) return ty_unit;
+  if (!strcmp(n, "error")) return ty_error;
   if (!strcmp(n, "list")) {
     diag_error(te->loc, "`list` needs an element type: `list[T]`");
     return ty_invalid;
@@ -721,6 +722,30 @@ static void check_comp(Node *c) {
   check(c, NULL);
 }
 
+/* The operand of `breaker B` / `retry P` has the type of the first
+ * parameter of the std workflow that carries it out (resolve.c made sure
+ * it exists): Breaker / Retry. */
+static void check_mod(Node *e, const char *wf, int nparams) {
+  Decl *d = res_global(wf);
+  if (!d || d->kind != D_WORKFLOW) {
+    check(e, NULL);
+    return;
+  }
+  if (d->nparams != nparams || (nparams == 3 && (is_bad(d->params[2].type) || d->params[2].type->kind != TY_INT))) {
+    diag_error(d->loc, "'%s' does not have the signature the compiler expects of the standard library", wf);
+    check(e, NULL);
+    return;
+  }
+  Type *pt = d->params[0].type;
+  if (nparams == 1 && !is_bad(pt) &&
+      (pt->kind != TY_RECORD || pt->rec->nfields < 1 || !pt->rec->fields[0].type ||
+       pt->rec->fields[0].type->kind != TY_STR)) {
+    diag_error(d->loc, "'%s' does not have the signature the compiler expects of the standard library", wf);
+    diag_note_plain("its parameter must be a record whose first field is the breaker's name (str)");
+  }
+  expect(e, pt);
+}
+
 static Type *check_yield(Node *n) {
   Node *e = n->lhs;
   Type *t;
@@ -736,6 +761,8 @@ static Type *check_yield(Node *n) {
     t = ty_invalid;
   }
   if (n->rhs) expect(n->rhs, ty_duration);
+  if (n->cond) check_mod(n->cond, "breaker_enter", 1);
+  if (n->els) check_mod(n->els, "retry_wait", 3);
   if (n->comp) check_comp(n->comp);
   return t;
 }

@@ -308,6 +308,8 @@ void res_set_stdlib_dir(const char *dir);
 Program *res_program(SrcFile *root);
 /* Every file the program read (for -MD depfiles). */
 int res_file_count(void);
+/* A top-level declaration by name after res_program (NULL if none). */
+Decl *res_global(const char *name);
 
 /* types.c: checks every declaration and sets Node.type / Param.type / Decl.ret. */
 bool ty_check(Program *p);

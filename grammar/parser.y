@@ -228,10 +228,36 @@ static Node *mk_tuple(Lexer *lx, Node *first, NList rest, Loc loc) {
   return mk_list(lx, N_TUPLE, l, loc);
 }
 
-static Node *mk_yield(Lexer *lx, Node *eff, Node *timeout, Node *comp, Loc loc) {
+/* `breaker B` / `retry P` after an effect (contextual words): collected in
+ * a holder node (cond = breaker, els = retry) in this fixed order, at most
+ * once each, so `timeout` binds per attempt and `retry` repeats the rest. */
+static Node *add_mod(Lexer *lx, Node *mods, const char *word, Loc wloc, Node *e) {
+  (void)lx;
+  if (!mods) mods = mk(N_YIELD, wloc);
+  bool is_breaker = word && !strcmp(word, "breaker"), is_retry = word && !strcmp(word, "retry");
+  if (!is_breaker && !is_retry) {
+    diag_error(wloc, "expected `timeout`, `breaker`, `retry` or `compensate` after the effect, found '%s'",
+               word ? word : "?");
+  } else if ((is_breaker && (mods->cond || mods->els)) || (is_retry && mods->els)) {
+    diag_error(wloc, "`%s` %s", word,
+               is_retry || mods->cond == NULL ? "is given twice" : "must come before `retry` (and only once)");
+    diag_note_plain("write `yield E [timeout D] [breaker B] [retry P] [compensate C]`");
+  } else if (is_breaker) {
+    mods->cond = e;
+  } else {
+    mods->els = e;
+  }
+  return mods;
+}
+
+static Node *mk_yield(Lexer *lx, Node *eff, Node *timeout, Node *mods, Node *comp, Loc loc) {
   Node *n = mk(N_YIELD, loc);
   n->lhs = eff;
   n->rhs = timeout;
+  if (mods) {
+    n->cond = mods->cond;
+    n->els = mods->els;
+  }
   n->comp = comp;
   return fin(lx, n);
 }
@@ -435,8 +461,8 @@ static Vec vec_one(void *p) {
 %type <vec> params plist fields record_fields types
 %type <param> param field
 %type <node> block stmt if_stmt catch_clause opt_finally
-%type <node> expr unary postfix atom record_lit tunary yield_expr effect effect_common opt_timeout opt_comp
-%type <node> expr_nb unary_nb postfix_nb tunary_nb yield_nb effect_nb opt_timeout_nb opt_comp_nb iter_nb
+%type <node> expr unary postfix atom record_lit tunary yield_expr effect effect_common opt_timeout opt_comp opt_mods
+%type <node> expr_nb unary_nb postfix_nb tunary_nb yield_nb effect_nb opt_timeout_nb opt_comp_nb iter_nb opt_mods_nb
 %type <node> branch finit
 %type <list> stmts open_stmts exprs finits branches branch_list catches idlist
 
@@ -516,6 +542,7 @@ osemi
 
 type
   : IDENT               { $$ = te_name($1, @$); }
+  | "error"             { $$ = te_name("error", @$); }  /* a caught failure (catch e) */
   | IDENT "[" type "]"
       {
         if (strcmp($1, "list") != 0) {
@@ -709,7 +736,7 @@ exprs
   ;
 
 yield_expr
-  : "yield" effect opt_timeout opt_comp { $$ = mk_yield(lx, $2, $3, $4, @$); }
+  : "yield" effect opt_timeout opt_mods opt_comp { $$ = mk_yield(lx, $2, $3, $4, $5, @$); }
   ;
 
 effect
@@ -727,6 +754,11 @@ effect_common
 opt_timeout
   : %empty              { $$ = NULL; }
   | "timeout" tunary    { $$ = $2; }
+  ;
+
+opt_mods
+  : %empty              { $$ = NULL; }
+  | opt_mods IDENT tunary { $$ = add_mod(lx, $1, $2, @2, $3); }
   ;
 
 tunary
@@ -803,7 +835,7 @@ postfix_nb
   ;
 
 yield_nb
-  : "yield" effect_nb opt_timeout_nb opt_comp_nb { $$ = mk_yield(lx, $2, $3, $4, @$); }
+  : "yield" effect_nb opt_timeout_nb opt_mods_nb opt_comp_nb { $$ = mk_yield(lx, $2, $3, $4, $5, @$); }
   ;
 
 effect_nb
@@ -814,6 +846,11 @@ effect_nb
 opt_timeout_nb
   : %empty              { $$ = NULL; }
   | "timeout" tunary_nb { $$ = $2; }
+  ;
+
+opt_mods_nb
+  : %empty              { $$ = NULL; }
+  | opt_mods_nb IDENT tunary_nb { $$ = add_mod(lx, $1, $2, @2, $3); }
   ;
 
 tunary_nb
