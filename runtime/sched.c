@@ -61,6 +61,7 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
 void weft_rt_free(weft_rt *rt) {
   if (!rt) return;
   weft__trace_close(rt);
+  weft__std_free(rt); /* closes the std modules' handles with their own callbacks */
   /* Close our timer and anything an activity left open, then let libuv run
    * the close callbacks so uv_loop_close succeeds. */
   uv_walk(&rt->loop, close_walk_cb, NULL);
