@@ -58,7 +58,7 @@ typedef enum {
   RT_RAISE_CSTR, RT_RAISE_INDEX, RT_RAISE_DIV0, RT_RAISE_OVERFLOW, RT_MAIN,
   RT_RAISE, RT_RERAISE, RT_FAIL_IS, RT_FAIL_CAUSE, RT_FAIL_KIND, RT_FAIL_MSG,
   RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH, RT_CALL, RT_JOIN_START, RT_JOIN_ALLOC, RT_JOIN_FREE, RT_COMP_ADOPT,
-  RT_ACT_START, RT_ACT_FINISH,
+  RT_ACT_START, RT_ACT_FINISH, RT_FRAME_NEW,
   RT__COUNT
 } RtFn;
 
@@ -114,6 +114,7 @@ static void rt_init(void) {
   rt_declare(RT_COMP_ADOPT, "weft_comp_adopt", t_void, P(t_ptr, t_ptr, t_ptr), 3);
   rt_declare(RT_ACT_START, "weft_act_start", t_ptr, P(t_ptr, t_ptr, t_ptr, t_ptr, t_ptr), 5);
   rt_declare(RT_ACT_FINISH, "weft_act_finish", t_i32, P(t_ptr, t_ptr, t_ptr), 3);
+  rt_declare(RT_FRAME_NEW, "weft_frame_new", t_ptr, P(t_ptr, t_i32, t_ptr), 3);
 #undef P
   (void)p;
 }
@@ -739,10 +740,15 @@ static void set_state(int k) { LLVMBuildStore(B, ci32(k), field_ptr(v_f, OFF_STA
 static LLVMValueRef new_child_frame_vals(Wf *callee, LLVMValueRef *vals, int nargs) {
   IrFunc *cf = callee->ir;
   LLVMValueRef size = ci32((int64_t)LLVMABISizeOfType(TD, callee->frame_ty));
-  LLVMValueRef child = CALL(RT_FRAME_ALLOC, v_rt, size);
-  LLVMBuildStore(B, callee->info, field_ptr(child, OFF_FN));
+  /* only the header comes zeroed: store the parameters, and NULL in every
+   * other reference slot (the frame releases them when it ends) */
+  LLVMValueRef child = CALL(RT_FRAME_NEW, v_rt, size, callee->info);
+  if (cf->result_field >= 0 && ty_is_ref(cf->decl->ret))
+    LLVMBuildStore(B, cnull(), LLVMBuildStructGEP2(B, callee->frame_ty, child, cf->result_field, ""));
   for (int i = 0; i < cf->vars.len; i++) {
     IrVar *pv = ir_var(cf, i);
+    if (pv->in_frame && !pv->is_param && ty_is_ref(pv->type))
+      LLVMBuildStore(B, cnull(), LLVMBuildStructGEP2(B, callee->frame_ty, child, pv->field, ""));
     if (!pv->is_param || pv->param_index >= nargs)
       continue;
     LLVMValueRef v = vals[pv->param_index];
