@@ -58,7 +58,7 @@ typedef enum {
   RT_RAISE_CSTR, RT_RAISE_INDEX, RT_RAISE_DIV0, RT_RAISE_OVERFLOW, RT_MAIN,
   RT_RAISE, RT_RERAISE, RT_FAIL_IS, RT_FAIL_CAUSE, RT_FAIL_KIND, RT_FAIL_MSG,
   RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH, RT_CALL, RT_JOIN_START, RT_JOIN_ALLOC, RT_JOIN_FREE, RT_COMP_ADOPT,
-  RT_ACT_START, RT_ACT_FINISH,
+  RT_ACT_START, RT_ACT_FINISH, RT_FRAME_NEW,
   RT__COUNT
 } RtFn;
 
@@ -114,6 +114,7 @@ static void rt_init(void) {
   rt_declare(RT_COMP_ADOPT, "weft_comp_adopt", t_void, P(t_ptr, t_ptr, t_ptr), 3);
   rt_declare(RT_ACT_START, "weft_act_start", t_ptr, P(t_ptr, t_ptr, t_ptr, t_ptr, t_ptr), 5);
   rt_declare(RT_ACT_FINISH, "weft_act_finish", t_i32, P(t_ptr, t_ptr, t_ptr), 3);
+  rt_declare(RT_FRAME_NEW, "weft_frame_new", t_ptr, P(t_ptr, t_i32, t_ptr), 3);
 #undef P
   (void)p;
 }
@@ -539,6 +540,12 @@ static void gen_builtin(IrInst *in) {
     drop_value(rt_ty, r);
 }
 
+static void gen_spawn_begin(IrInst *in);
+static LLVMValueRef branch_at(LLVMValueRef barr, LLVMValueRef i);
+static LLVMValueRef await_ptr(void);
+static LLVMValueRef new_child_frame_vals(Wf *callee, LLVMValueRef *vals, int nargs);
+enum { JOIN_BRANCHES = 0, JOIN_N = 8, JOIN_MODE = 16, JOIN_WINNER = 24, JOIN_FAILURE = 32 };
+
 static void gen_inst(IrInst *in) {
   switch (in->op) {
   case I_CONST: {
@@ -679,6 +686,25 @@ static void gen_inst(IrInst *in) {
     CALL(RT_COMP_PUSH, v_rt, v_f, c);
     break;
   }
+  case I_SPAWN_BEGIN: gen_spawn_begin(in); break;
+  case I_SPAWN: {
+    LLVMValueRef barr = LLVMBuildLoad2(B, t_ptr, field_ptr(await_ptr(), JOIN_BRANCHES), "branches");
+    LLVMValueRef c = new_child_frame(wf_of(in->decl), in->args, in->nargs);
+    LLVMBuildStore(B, c, branch_at(barr, load_var(in->a)));
+    break;
+  }
+  case I_SPAWN_FAIL: {
+    /* the failure moves into a weft.reraise frame, the join's last branch */
+    LLVMValueRef fl = LLVMBuildLoad2(B, t_ptr, field_ptr(v_f, OFF_FAILURE), "failure");
+    LLVMBuildStore(B, cnull(), field_ptr(v_f, OFF_FAILURE));
+    LLVMValueRef c = new_child_frame_vals(wf_of(in->decl), &fl, 1);
+    CALL(RT_RELEASE, fl);
+    LLVMValueRef join = await_ptr();
+    LLVMValueRef i = load_var(in->a);
+    LLVMBuildStore(B, c, branch_at(LLVMBuildLoad2(B, t_ptr, field_ptr(join, JOIN_BRANCHES), ""), i));
+    LLVMBuildStore(B, LLVMBuildTrunc(B, LLVMBuildAdd(B, i, ci64(1), ""), t_i32, ""), field_ptr(join, JOIN_N));
+    break;
+  }
   default: diag_ice("codegen: instruction %d", in->op);
   }
 }
@@ -714,10 +740,15 @@ static void set_state(int k) { LLVMBuildStore(B, ci32(k), field_ptr(v_f, OFF_STA
 static LLVMValueRef new_child_frame_vals(Wf *callee, LLVMValueRef *vals, int nargs) {
   IrFunc *cf = callee->ir;
   LLVMValueRef size = ci32((int64_t)LLVMABISizeOfType(TD, callee->frame_ty));
-  LLVMValueRef child = CALL(RT_FRAME_ALLOC, v_rt, size);
-  LLVMBuildStore(B, callee->info, field_ptr(child, OFF_FN));
+  /* only the header comes zeroed: store the parameters, and NULL in every
+   * other reference slot (the frame releases them when it ends) */
+  LLVMValueRef child = CALL(RT_FRAME_NEW, v_rt, size, callee->info);
+  if (cf->result_field >= 0 && ty_is_ref(cf->decl->ret))
+    LLVMBuildStore(B, cnull(), LLVMBuildStructGEP2(B, callee->frame_ty, child, cf->result_field, ""));
   for (int i = 0; i < cf->vars.len; i++) {
     IrVar *pv = ir_var(cf, i);
+    if (pv->in_frame && !pv->is_param && ty_is_ref(pv->type))
+      LLVMBuildStore(B, cnull(), LLVMBuildStructGEP2(B, callee->frame_ty, child, pv->field, ""));
     if (!pv->is_param || pv->param_index >= nargs)
       continue;
     LLVMValueRef v = vals[pv->param_index];
@@ -736,8 +767,8 @@ static LLVMValueRef new_child_frame(Wf *callee, int *args, int nargs) {
 
 /* ---------------------------------------------------------------- joins */
 
-/* struct weft_join: branches 0, n 8, pending 12, mode 16, winner 24, failure 32 */
-enum { JOIN_BRANCHES = 0, JOIN_N = 8, JOIN_MODE = 16, JOIN_WINNER = 24, JOIN_FAILURE = 32 };
+/* struct weft_join: branches 0, n 8, pending 12, mode 16, winner 24, failure
+ * 32 (JOIN_* above) */
 
 static LLVMBasicBlockRef entry_bb;
 
@@ -1018,23 +1049,39 @@ static void for_collect(LLVMValueRef i, void *p) {
   CALL(RT_FRAME_FREE, v_rt, c);
 }
 
+/* Number of branches of an `all for` over list a or range [a, b) (b < 0: a
+ * list). */
+static LLVMValueRef for_count(int a, int b, LLVMValueRef *lo, LLVMValueRef *list) {
+  if (b >= 0) {
+    *lo = load_var(a);
+    LLVMValueRef d = LLVMBuildSub(B, load_var(b), *lo, "");
+    return LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, d, ci64(0), ""), ci64(0), d, "n");
+  }
+  *list = load_var(a);
+  return LLVMBuildLoad2(B, t_i64, field_ptr(*list, 8), "n");
+}
+
+static void gen_spawn_begin(IrInst *in) {
+  LLVMValueRef lo, list;
+  LLVMValueRef n = for_count(in->a, in->b, &lo, &list);
+  LLVMValueRef join = await_ptr();
+  LLVMValueRef n32 = LLVMBuildTrunc(B, n, t_i32, "");
+  LLVMBuildStore(B, CALL(RT_JOIN_ALLOC, v_rt, n32), field_ptr(join, JOIN_BRANCHES));
+  LLVMBuildStore(B, n32, field_ptr(join, JOIN_N));
+  store_var(in->dst, n);
+}
+
 static void gen_join_for(IrBlock *b, LLVMBasicBlockRef resume_bb) {
   IrInst *t = &b->term;
   ForCtx x = {t, wf_of(t->decl), NULL, NULL, NULL, NULL, ret_type(t->decl)};
-  LLVMValueRef n;
-  if (t->b >= 0) {
-    x.lo = load_var(t->a);
-    LLVMValueRef d = LLVMBuildSub(B, load_var(t->b), x.lo, "");
-    n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, d, ci64(0), ""), ci64(0), d, "n");
-  } else {
-    x.list = load_var(t->a);
-    n = LLVMBuildLoad2(B, t_i64, field_ptr(x.list, 8), "n");
-  }
   LLVMValueRef join = await_ptr();
-  x.barr = CALL(RT_JOIN_ALLOC, v_rt, LLVMBuildTrunc(B, n, t_i32, ""));
-  counted_loop(n, for_spawn, &x);
-  LLVMBuildStore(B, x.barr, field_ptr(join, JOIN_BRANCHES));
-  LLVMBuildStore(B, LLVMBuildTrunc(B, n, t_i32, ""), field_ptr(join, JOIN_N));
+  if (t->sub != 1) { /* one branch frame per element, made here */
+    LLVMValueRef n = for_count(t->a, t->b, &x.lo, &x.list);
+    x.barr = CALL(RT_JOIN_ALLOC, v_rt, LLVMBuildTrunc(B, n, t_i32, ""));
+    counted_loop(n, for_spawn, &x);
+    LLVMBuildStore(B, x.barr, field_ptr(join, JOIN_BRANCHES));
+    LLVMBuildStore(B, LLVMBuildTrunc(B, n, t_i32, ""), field_ptr(join, JOIN_N));
+  } /* else I_SPAWN_BEGIN / I_SPAWN made them */
   LLVMBuildStore(B, ci32(JOIN_ALL), field_ptr(join, JOIN_MODE));
   set_state(b->state);
   release_locals();
@@ -1043,7 +1090,7 @@ static void gen_join_for(IrBlock *b, LLVMBasicBlockRef resume_bb) {
   LLVMPositionBuilderAtEnd(B, resume_bb);
   join = await_ptr();
   x.barr = LLVMBuildLoad2(B, t_ptr, field_ptr(join, JOIN_BRANCHES), "branches");
-  n = LLVMBuildZExt(B, LLVMBuildLoad2(B, t_i32, field_ptr(join, JOIN_N), ""), t_i64, "n");
+  LLVMValueRef n = LLVMBuildZExt(B, LLVMBuildLoad2(B, t_i32, field_ptr(join, JOIN_N), ""), t_i64, "n");
   counted_loop(n, for_adopt, &x);
   LLVMValueRef fl = LLVMBuildLoad2(B, t_ptr, field_ptr(join, JOIN_FAILURE), "failure");
   LLVMBasicBlockRef ok = new_bb("join.ok"), bad = new_bb("join.failed");

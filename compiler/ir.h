@@ -59,6 +59,13 @@ typedef enum {
   I_COMP_PUSH, /* push compensation decl(args) on this invocation's stack */
   I_OUTCOME,   /* dst = a.value (sub 1) / a.error (sub 2) of an outcome; a failure
                   when the branch failed / succeeded */
+  /* `all for x in XS { yield wf(args) }` spawns wf's frames directly (no
+   * branch frame per element); the branch array lives in the await slot */
+  I_SPAWN_BEGIN, /* dst (int) = n = len(list a), or max(0, b - a) for a range (b >= 0);
+                    allocates the n branch pointers of the join in the await slot */
+  I_SPAWN,       /* branch a (index) = new frame of decl(args), not started */
+  I_SPAWN_FAIL,  /* branch a = a frame that raises the in-flight failure (moved);
+                    the join then has a + 1 branches */
 } IrOp;
 
 typedef enum {
@@ -76,7 +83,8 @@ typedef enum {
                   (all) or the winner's value (race); goto succ[0] */
   T_JOIN_FOR,  /* suspend: `all for`: one branch of decl per element of list a, or per
                   int in [a, b) when b >= 0; param 0 is the element, args are the
-                  captured values; dst = list of the branch values */
+                  captured values; dst = list of the branch values.
+                  sub 1: the branches were made by I_SPAWN* (a, b, args unused) */
 } IrTerm;
 
 enum { JOIN_ALL = 0, JOIN_SETTLE = 1, JOIN_RACE = 2 };

@@ -148,6 +148,7 @@ static int *args_array(int n) { return n ? ar_alloc(sizeof(int) * n) : NULL; }
 /* ---------------------------------------------------------------- expressions */
 
 static int lower_expr(Node *e, int want);
+static void set_int(int var, int64_t v, Loc loc);
 static void lower_stmt(Node *s);
 static void lower_block(Node *b);
 
@@ -305,7 +306,7 @@ static void lower_comp_push(Node *c) {
 
 /* Hand-built helper workflows: `sleep(d)` as a branch, and the losing side
  * of `E timeout d`, which fails with Timeout naming the duration. */
-static Decl *helper_sleep, *helper_timeout;
+static Decl *helper_sleep, *helper_timeout, *helper_reraise;
 Vec low_helpers; /* IrFunc* */
 
 static Decl *helper_decl(const char *name) {
@@ -362,6 +363,26 @@ void low_helpers_init(void) {
     }
     vec_push(&low_helpers, fn);
   }
+  /* weft.reraise(e): fails with e -- the branch of an `all for` whose
+   * arguments failed to evaluate (lower_join_for_direct) */
+  Decl *d = helper_decl("weft.reraise");
+  d->params[0].name = "e";
+  d->params[0].type = ty_error;
+  fn = ar_alloc(sizeof *fn);
+  fn->decl = d;
+  fn->name = d->name;
+  fn->result_field = fn->await_field = -1;
+  handler = IR_UNWIND;
+  loops = NULL;
+  fins = NULL;
+  int ev = new_var(ty_error, "e", d->loc);
+  ir_var(fn, ev)->is_param = true;
+  cur = new_block();
+  IrInst *t = terminate(T_FAIL, d->loc);
+  t->sub = 1;
+  t->a = ev;
+  helper_reraise = d;
+  vec_push(&low_helpers, fn);
   fn = NULL;
 }
 
@@ -406,9 +427,112 @@ static Decl *lower_branch(Node *b, Type *t, int **args, int *nargs) {
   return d;
 }
 
+/* The call of an `all for` body that is just `yield wf(args)` (its value),
+ * or NULL. */
+static Node *direct_for_call(Node *eff) {
+  Node *body = eff->body;
+  if (!body || body->kind != N_BLOCK || !body->body || body->body->next || body->body->kind != N_EXPR_STMT)
+    return NULL;
+  Node *y = body->body->lhs;
+  if (!y || y->kind != N_YIELD || y->rhs || y->cond || y->els || y->comp)
+    return NULL;
+  Node *c = y->lhs;
+  if (!c || c->kind != N_CALL || !c->decl || c->decl->kind != D_WORKFLOW || c->builtin)
+    return NULL;
+  return c;
+}
+
+/* `all for x in XS { yield wf(args) }`: one frame per element instead of a
+ * branch frame that calls wf. The arguments are computed when the branches
+ * are made; if that fails for element k, branch k is a frame that raises the
+ * failure and there are no branches after it -- what the branch frames did:
+ * branches 0..k-1 start, branch k fails, and the later ones never start. */
+static int lower_join_for_direct(Node *e, Node *call, int r) {
+  Node *eff = e->lhs;
+  Loc loc = eff->loc;
+  int a, b = -1;
+  bool range = eff->rhs->kind == N_RANGE;
+  if (range) {
+    a = new_var(ty_int, NULL, loc);
+    lower_expr(eff->rhs->lhs, a);
+    b = new_var(ty_int, NULL, loc);
+    lower_expr(eff->rhs->rhs, b);
+  } else {
+    a = lower_expr(eff->rhs, -1);
+  }
+  fn->has_join = true;
+  if (fn->max_branches < 1)
+    fn->max_branches = 1;
+  int n = new_var(ty_int, NULL, loc), i = new_var(ty_int, NULL, loc);
+  IrInst *beg = emit(I_SPAWN_BEGIN, n, ty_int, loc);
+  beg->a = a;
+  beg->b = b;
+  set_int(i, 0, loc);
+  int head = new_block(), body = new_block(), argfail = new_block(), done = new_block();
+  jump(head, loc);
+  cur = head;
+  int more = new_var(ty_bool, NULL, loc);
+  IrInst *lt = emit(I_BIN, more, ty_int, loc);
+  lt->sub = OP_LT;
+  lt->a = i;
+  lt->b = n;
+  branch(more, body, done, loc);
+
+  cur = body;
+  int outer = handler;
+  handler = argfail;
+  Sym *xs = eff->sym;
+  if (symvar[xs->index] < 0)
+    symvar[xs->index] = new_var(xs->type, xs->name, xs->loc);
+  int x = symvar[xs->index];
+  IrInst *el = emit(range ? I_BIN : I_INDEX, x, range ? ty_int : xs->type, loc);
+  if (range) {
+    el->sub = OP_ADD;
+    el->a = a;
+    el->b = i;
+  } else {
+    el->a = a;
+    el->b = i;
+  }
+  int *args = args_array(call->nargs);
+  int na = lower_args(call->args, call->nargs, args);
+  IrInst *sp = emit(I_SPAWN, -1, NULL, call->loc);
+  sp->a = i;
+  sp->decl = call->decl;
+  sp->args = args;
+  sp->nargs = na;
+  handler = outer;
+  int one = new_var(ty_int, NULL, loc);
+  set_int(one, 1, loc);
+  IrInst *inc = emit(I_BIN, i, ty_int, loc);
+  inc->sub = OP_ADD;
+  inc->a = i;
+  inc->b = one;
+  jump(head, loc);
+
+  cur = argfail;
+  IrInst *sf = emit(I_SPAWN_FAIL, -1, NULL, loc);
+  sf->a = i;
+  sf->decl = helper_reraise;
+  helper_reraise->used = true;
+  jump(done, loc);
+
+  cur = done;
+  IrInst *t = suspend(T_JOIN_FOR, e->loc);
+  t->decl = call->decl;
+  t->sub = 1;
+  t->a = t->b = -1;
+  t->dst = r;
+  t->type = e->type;
+  return r;
+}
+
 static int lower_join(Node *e, int want) {
   Node *eff = e->lhs;
   int r = dest(e, want);
+  Node *direct = eff->kind == N_ALL_FOR && !e->rhs ? direct_for_call(eff) : NULL;
+  if (direct)
+    return lower_join_for_direct(e, direct, r);
   if (eff->kind == N_ALL_FOR && !e->rhs) {
     int a, b = -1;
     if (eff->rhs->kind == N_RANGE) {
@@ -485,7 +609,6 @@ static int lower_join(Node *e, int want) {
   return r;
 }
 
-static void set_int(int var, int64_t v, Loc loc);
 static int lower_yield(Node *e, int want);
 
 /* `yield E [timeout D] [breaker B] [retry P] [compensate C]`, carried out
@@ -1245,8 +1368,9 @@ bool low_check_supported(Program *p) {
 void ir_dump(IrFunc *f, FILE *out) {
   static const char *ops[] = {"const", "copy", "bin", "un", "builtin", "extern", "list", "obj", "field", "index",
                               "fail_is", "fail_take", "fail_put", "fail_cause", "err_field", "shield",
-                              "unshield", "comp_push", "outcome"};
-  static const char *terms[] = {"<open>", "jump", "branch", "return", "call", "sleep", "fail", "unwind"};
+                              "unshield", "comp_push", "outcome", "spawn_begin", "spawn", "spawn_fail"};
+  static const char *terms[] = {"<open>", "jump", "branch", "return", "call", "sleep", "fail", "unwind",
+                                "join", "join_for"};
   fprintf(out, "workflow %s: %d vars, %d blocks, %d states\n", f->name, f->vars.len,
           f->blocks.len, f->nstates);
   for (int i = 0; i < f->blocks.len; i++) {
@@ -1263,7 +1387,8 @@ void ir_dump(IrFunc *f, FILE *out) {
     }
     fprintf(out, "    %s", terms[b->term.op]);
     if (b->term.a >= 0) fprintf(out, " v%d", b->term.a);
-    if (b->term.op == T_CALL || b->term.op == T_SLEEP) fprintf(out, " state %d ->v%d", b->state, b->term.dst);
+    if (b->term.op == T_CALL || b->term.op == T_SLEEP || b->term.op == T_JOIN || b->term.op == T_JOIN_FOR)
+      fprintf(out, " state %d ->v%d", b->state, b->term.dst);
     if (b->term.op >= T_CALL) fprintf(out, " !%d", b->term.handler);
     for (int s = 0; s < b->nsucc; s++) fprintf(out, " b%d", b->succ[s]);
     fprintf(out, "\n");

@@ -1234,7 +1234,7 @@ static void check_block(Node *blk) {
 
 static bool c_abi_type(Type *t) {
   return is_bad(t) || t->kind == TY_INT || t->kind == TY_FLOAT || t->kind == TY_BOOL || t->kind == TY_STR ||
-         t->kind == TY_DURATION || t->kind == TY_UNIT; /* duration: int64_t microseconds */
+         t->kind == TY_DURATION || t->kind == TY_UNIT;
 }
 
 static void check_signature(Decl *d) {
@@ -1244,13 +1244,13 @@ static void check_signature(Decl *d) {
     if (p->sym) p->sym->type = p->type;
     if (d->kind == D_EXTERN && !c_abi_type(p->type)) {
       diag_error(p->texpr ? p->texpr->loc : p->loc,
-                 "extern fn parameters must have a C type (int, float, bool, str, duration), found %s", ty_name(p->type));
+                 "extern fn parameters must have a C type (int, float, bool, duration, str), found %s", ty_name(p->type));
       diag_note_plain("declare it as an `activity` to pass other types");
     }
   }
   d->ret = d->ret_texpr ? resolve_texpr(d->ret_texpr) : ty_unit;
   if (d->kind == D_EXTERN && !c_abi_type(d->ret)) {
-    diag_error(d->ret_texpr->loc, "extern fn results must have a C type (int, float, bool, str, duration, unit), found %s",
+    diag_error(d->ret_texpr->loc, "extern fn results must have a C type (int, float, bool, duration, str, unit), found %s",
                ty_name(d->ret));
     diag_note_plain("declare it as an `activity` to return other types");
   }

@@ -240,7 +240,7 @@ static Node *add_mod(Lexer *lx, Node *mods, const char *word, Loc wloc, Node *e)
                word ? word : "?");
   } else if ((is_breaker && (mods->cond || mods->els)) || (is_retry && mods->els)) {
     diag_error(wloc, "`%s` %s", word,
-               is_retry || mods->cond == NULL ? "is given twice" : "must come before `retry` (and only once)");
+               is_breaker && mods->els ? "must come before `retry`" : "is given twice");
     diag_note_plain("write `yield E [timeout D] [breaker B] [retry P] [compensate C]`");
   } else if (is_breaker) {
     mods->cond = e;

@@ -127,6 +127,10 @@ extern const weft_errkind weft_kind_Error, weft_kind_Timeout, weft_kind_Cancelle
 #define WEFT_FRAME_POOL_MAX 1024u
 void *weft_frame_alloc(weft_rt *rt, uint32_t size);
 void weft_frame_free(weft_rt *rt, void *frame); /* NULL-safe */
+/* What generated code uses: like weft_frame_alloc with fn set, but only the
+ * 48-byte header is zeroed. The caller stores every slot before it is read:
+ * the parameters, and NULL in each reference slot it may release. */
+weft_frame *weft_frame_new(weft_rt *rt, uint32_t size, const weft_fninfo *fn);
 
 /* Completion protocol: a resume function finishes with `return weft_done(rt, f)`
  * (result already stored in its slot) or `return weft_failed(rt, f)` (after

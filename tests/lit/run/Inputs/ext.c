@@ -15,3 +15,6 @@ const char *shout(const char *s) {
 }
 bool is_even(int64_t n) { return n % 2 == 0; }
 void note(const char *s, bool flag) { printf("note: %s %d\n", s, flag); fflush(stdout); }
+
+/* duration: int64_t microseconds */
+int64_t double_dur(int64_t us) { return 2 * us; }
