@@ -112,7 +112,8 @@ static void on_cancel(weft_act a, void *data) {
   (void)a;
   proc *p = data;
   p->done = true;
-  if (!p->exited) uv_kill(-p->p.pid, SIGTERM);
+  /* the group lives on while a member holds the pipes (so its id is not reused) */
+  if (!p->exited || !p->eof[0] || !p->eof[1]) uv_kill(-p->p.pid, SIGTERM);
   close_pipe(p, 0);
   close_pipe(p, 1);
 }
@@ -126,11 +127,11 @@ static void procs_free(weft_rt *rt) {
     proc *nx = p->next;
     p->linked = false;
     p->done = true;
+    int pid = p->p.pid;
+    if (!p->exited || !p->eof[0] || !p->eof[1]) uv_kill(-pid, SIGKILL);
     close_pipe(p, 0);
     close_pipe(p, 1);
     if (!p->exited) {
-      int pid = p->p.pid;
-      uv_kill(-pid, SIGKILL);
       p->exited = true;
       uv_close((uv_handle_t *)&p->p, on_close); /* libuv stops watching it: reap it here */
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
