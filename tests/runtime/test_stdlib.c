@@ -220,7 +220,7 @@ static void test_time_format(void **state) {
   (void)state;
   char buf[64];
   assert_string_equal(weft__format_time(0, buf, sizeof buf), "1970-01-01T00:00:00.000Z");
-  assert_string_equal(weft__format_time(1795381200123, buf, sizeof buf), "2026-11-23T21:00:00.123Z");
+  assert_string_equal(weft__format_time(1795467600123, buf, sizeof buf), "2026-11-23T21:00:00.123Z");
   assert_string_equal(weft__format_time(-1, buf, sizeof buf), "1969-12-31T23:59:59.999Z");
   assert_string_equal(weft__format_time(951782400000, buf, sizeof buf), "2000-02-29T00:00:00.000Z");
   assert_string_equal(format_time(86400000 + 61001), "1970-01-02T00:01:01.001Z");
