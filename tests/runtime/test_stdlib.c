@@ -82,6 +82,7 @@ static void call_free(weft_rt *rt, actf *c) {
   for (int i = 0; i < c->info->nargs; i++) weft_release((void *)(uintptr_t)c->args[i]);
   if (c->h.status == WEFT_DONE && (c->info->result == WEFT_RES_STR || c->info->result == WEFT_RES_REF))
     weft_release((void *)(uintptr_t)c->result);
+  weft_failure_free(weft_failure_take(&c->h));
   weft_frame_free(rt, &c->h);
 }
 
