@@ -12,6 +12,7 @@
  */
 #include "weft_private.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,18 @@ void weft_rt_options_from_env(weft_rt_options *o) {
   o->stats = weft__env_flag("WEFT_STATS");
   const char *tr = getenv("WEFT_TRACE");
   o->trace_file = tr && *tr ? tr : NULL;
+  const char *seed = getenv("WEFT_SEED");
+  if (seed && *seed) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(seed, &end, 0);
+    if (*end || errno || *seed == '-') {
+      fflush(stdout);
+      fprintf(stderr, "weft: ignoring WEFT_SEED='%s': not an unsigned number\n", seed);
+    } else {
+      o->seed = (uint64_t)v;
+    }
+  }
 }
 
 /* Real mode: wall clock at start + monotonic elapsed, never going backwards.
@@ -48,6 +61,7 @@ weft_rt *weft_rt_new(const weft_rt_options *o) {
   }
   weft__pool_init(&rt->pool);
   weft__wheel_init(&rt->wheel, rt->now_us);
+  weft__rng_seed(rt, rt->opts.seed);
   if (rt->opts.trace_file) weft__trace_open(rt, rt->opts.trace_file);
   rt->opts.trace_file = NULL; /* the caller's string need not outlive this call */
   return rt;
@@ -61,12 +75,16 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
 void weft_rt_free(weft_rt *rt) {
   if (!rt) return;
   weft__trace_close(rt);
-  weft__std_free(rt); /* closes the std modules' handles with their own callbacks */
+  /* Activity calls still pending (a deadlock, an embedding that gave up):
+   * their hooks run now; blocking ones are freed by the uv_run below. */
+  weft__acts_abandon(rt);
+  weft__std_free(rt); /* then the std modules close their handles with their own callbacks */
   /* Close our timer and anything an activity left open, then let libuv run
    * the close callbacks so uv_loop_close succeeds. */
   uv_walk(&rt->loop, close_walk_cb, NULL);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&rt->loop)) weft__internal_error("libuv loop still busy at exit");
+  if (rt->acts) weft__internal_error("activity calls still pending after the loop closed");
   weft__comps_destroy(rt);
   weft__pool_destroy(&rt->pool);
   free(rt);
@@ -289,8 +307,16 @@ static void implicit_call(weft_rt *rt, weft_frame *f, weft_frame *child) {
   if (f->fn->await_off && *(weft_frame **)weft__await_slot(f) == child) weft_call(rt, f, child);
 }
 
+/* The runtime weft_run drives on this thread; saved and restored around
+ * each weft_run, so a runtime driven inside another's activity works. */
+static _Thread_local weft_rt *current_rt;
+
+weft_rt *weft_current_rt(void) { return current_rt; }
+
 int weft_run(weft_rt *rt, weft_frame *root) {
   if (root->status != WEFT_RUNNING) return 0;
+  weft_rt *outer = current_rt;
+  current_rt = rt;
   rt->root = root;
   if (rt->cancel) weft__cancel_root(rt); /* requested before the run */
   clock_read(rt);
@@ -337,11 +363,13 @@ int weft_run(weft_rt *rt, weft_frame *root) {
     if (!cur) {
       fflush(stdout);
       fputs("weft: internal error: deadlock: no runnable workflow and nothing pending\n", stderr);
+      weft__acts_report_pending(rt, stderr);
       rc = WEFT_EXIT_INTERNAL;
       break;
     }
   }
   uv_timer_stop(&rt->uvtimer);
   rt->root = NULL;
+  current_rt = outer;
   return rc;
 }
