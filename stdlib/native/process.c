@@ -215,3 +215,14 @@ const char *weft_proc_failure(const char *cmd, int64_t status, int64_t sig, cons
   }
   return msg;
 }
+
+/* std/process's output: stdout without its trailing newlines, like the
+ * shell's $(...). */
+const char *weft_proc_chomp(const char *s) {
+  size_t n = strlen(s);
+  while (n && (s[n - 1] == '\n' || s[n - 1] == '\r')) n--;
+  char *r = weft__std_scratch(weft__std_rt("weft_proc_chomp"), n + 1);
+  memcpy(r, s, n);
+  r[n] = '\0';
+  return r;
+}

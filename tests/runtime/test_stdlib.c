@@ -89,7 +89,7 @@ static void call_free(weft_rt *rt, actf *c) {
 static uint64_t S(const char *s) { return (uint64_t)(uintptr_t)weft_str_from_cstr(s); }
 
 /* The failure message of a failed call. */
-static const char *fail_msg(actf *c) {
+static const char *failure_text(actf *c) {
   assert_int_equal(c->h.status, WEFT_FAILED);
   assert_ptr_equal(weft_failure_kind(c->h.failure), &weft_kind_ActivityFailed);
   return weft_failure_message(c->h.failure)->data;
@@ -270,7 +270,7 @@ static void test_process_run(void **state) {
 
   /* cannot spawn */
   c = call(rt, &run_info, S("weft-no-such-program"), (uint64_t)(uintptr_t)strlist(0, NULL));
-  assert_string_equal(fail_msg(c), "cannot run 'weft-no-such-program': no such file or directory");
+  assert_string_equal(failure_text(c), "cannot run 'weft-no-such-program': no such file or directory");
   assert_int_equal(weft_failure_loc(c->h.failure)->line, 7); /* the yield's line */
   call_free(rt, c);
   assert_null(rt->std->procs);
@@ -401,15 +401,15 @@ static void test_fs(void **state) {
   c = call(rt, &read_info, S(missing), 0);
   char want[256];
   snprintf(want, sizeof want, "cannot read '%s': No such file or directory", missing);
-  assert_string_equal(fail_msg(c), want);
+  assert_string_equal(failure_text(c), want);
   call_free(rt, c);
   c = call(rt, &write_info, S(missing), S("x"));
   snprintf(want, sizeof want, "cannot write '%s': No such file or directory", missing);
-  assert_string_equal(fail_msg(c), want);
+  assert_string_equal(failure_text(c), want);
   call_free(rt, c);
   c = call(rt, &read_info, S(dir), 0); /* a directory: open works, read fails */
   snprintf(want, sizeof want, "cannot read '%s': Is a directory", dir);
-  assert_string_equal(fail_msg(c), want);
+  assert_string_equal(failure_text(c), want);
   call_free(rt, c);
   c = call(rt, &exists_info, S(missing), 0);
   assert_int_equal(c->h.status, WEFT_DONE);
