@@ -276,8 +276,11 @@ static span *open_span(weft_rt *rt, weft__trace *t, weft_frame *f) {
   s->name = f->fn && f->fn->name ? f->fn->name : "?";
   s->start_us = rt->now_us;
   weft_frame *p = f->parent;
-  if (!p) {
+  if (!p && f == rt->root) {
     s->lane = 1;
+  } else if (!p) { /* a root started with weft_root_start: it runs beside the others */
+    s->lane = lane_take(t);
+    s->flags |= SPAN_OWNS_LANE;
   } else if (p->flags & WEFT_FLAG_AWAIT_JOIN) { /* a branch: a lane of its own */
     s->lane = lane_take(t);
     s->flags |= SPAN_OWNS_LANE;
