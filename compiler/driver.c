@@ -448,7 +448,8 @@ static void drv_usage(FILE *f) {
       "  -H                          with -c: also write the C header next to the object\n"
       "  --header-prefix=P           prefix of the header's functions (P_WF_start, P_WF_result);\n"
       "                              default: FILE's name as a C identifier\n"
-      "  --no-main                   do not emit a C main() for `workflow main` (embedding)\n"
+      "  --no-main                   do not emit a C main() for `workflow main` (embedding);\n"
+      "                              with C files, an executable takes main() from them\n"
       "  -MD                         also write a make dependency file (OUTPUT.d)\n"
       "  -MF FILE                    write the dependency file to FILE (implies -MD)\n"
       "\n"
@@ -937,7 +938,8 @@ static int drv_compile(void) {
   if (!low_check_supported(p) || drv_failed()) return WEFTC_EXIT_USER;
   if (o->cmd == DRV_CHECK) return WEFTC_EXIT_OK;
 
-  if (o->emit == EMIT_EXE && !p->main) {
+  /* --no-main with C inputs: the C program brings main() (embedding) */
+  if (o->emit == EMIT_EXE && !p->main && !(o->no_main && (o->c_sources.n || o->link_inputs.n))) {
     diag_error_plain("'%s' has no 'workflow main', which an executable starts from", o->root);
     diag_note_plain("use -c to compile it to an object file");
     return WEFTC_EXIT_USER;
