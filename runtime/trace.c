@@ -9,7 +9,8 @@
  * final (weft_done's fast path, weft__finish). Events are rendered to JSON
  * as they close and appended to one growable buffer.
  *
- * Lanes (the trace's tid): the root runs on lane 1; a child started with
+ * Lanes (the trace's tid): weft_run's root runs on lane 1, and each root
+ * started with weft_root_start (embedding) on a lane of its own; a child started with
  * weft_call (and a compensation, and the compensation runner) runs on its
  * parent's lane -- it runs inside the parent's `yield`, so their spans
  * nest; each branch of a join takes a lane of its own, the lowest free one

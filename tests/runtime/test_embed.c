@@ -374,6 +374,33 @@ static void test_rt_free_releases_finished_roots(void **state) {
   weft_rt_free(rt); /* the string and the failure are released (teardown checks) */
 }
 
+/* With tracing on, each root runs on a lane (trace tid) of its own, so
+ * roots running side by side show as parallel tracks. */
+static void test_trace_lanes(void **state) {
+  (void)state;
+  char path[] = "/tmp/weft-test-embed-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  weft_rt_options o = {.virtual_time = true, .trace_file = path};
+  weft_rt *rt = weft_rt_new(&o);
+  weft_frame *a = start_sleeper(rt, "a", 10, 0);
+  weft_frame *b = start_sleeper(rt, "b", 20, 0);
+  assert_int_equal(weft_rt_run(rt), 0);
+  assert_int_equal(weft_root_free(rt, a), 0);
+  assert_int_equal(weft_root_free(rt, b), 0);
+  weft_rt_free(rt); /* writes the trace */
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = 0;
+  fclose(f);
+  unlink(path);
+  assert_non_null(strstr(buf, "{\"name\":\"sleeper\",\"cat\":\"workflow\",\"ph\":\"X\",\"pid\":1,\"tid\":2,\"ts\":0,\"dur\":10000"));
+  assert_non_null(strstr(buf, "{\"name\":\"sleeper\",\"cat\":\"workflow\",\"ph\":\"X\",\"pid\":1,\"tid\":3,\"ts\":0,\"dur\":20000"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_several_roots, setup, teardown),
@@ -387,6 +414,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reentry_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_with_weft_run, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rt_free_releases_finished_roots, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_trace_lanes, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
