@@ -27,6 +27,7 @@ void weft_cancel(weft_rt *rt) {
   if (rt->cancel) return;
   rt->cancel = 1;
   if (rt->root) weft__cancel_root(rt);
+  if (rt->roots.n) weft__roots_cancel(rt); /* embedding: every started root too */
 }
 
 bool weft_cancel_requested(const weft_rt *rt) { return rt->cancel != 0; }

@@ -60,6 +60,7 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
 
 void weft_rt_free(weft_rt *rt) {
   if (!rt) return;
+  weft__roots_destroy(rt);
   weft__trace_close(rt);
   /* Close our timer and anything an activity left open, then let libuv run
    * the close callbacks so uv_loop_close succeeds. */
@@ -162,7 +163,10 @@ weft_frame *weft__runq_pop(weft_rt *rt) { return runq_pop(rt); }
 weft_frame *weft__finish(weft_rt *rt, weft_frame *f) {
   if (WEFT__UNLIKELY(rt->trace)) weft__trace_end(rt, f);
   weft_frame *p = f->parent;
-  if (!p) return NULL;
+  if (!p) {
+    if (WEFT__UNLIKELY(rt->roots.n)) weft__root_finished(rt, f);
+    return NULL;
+  }
   uint32_t pf = p->flags;
   if (pf & WEFT_FLAG_AWAIT_JOIN) return weft__join_branch_finished(rt, p, f);
   if (pf & WEFT_FLAG_FORWARDED) {
@@ -214,6 +218,7 @@ weft_frame *weft_done(weft_rt *rt, weft_frame *f) {
   weft_frame *p = f->parent;
   if (!p) {
     if (WEFT__UNLIKELY(rt->trace)) weft__trace_end(rt, f);
+    if (WEFT__UNLIKELY(rt->roots.n)) weft__root_finished(rt, f);
     return NULL;
   }
   uint32_t pf = p->flags;
@@ -304,14 +309,43 @@ static void implicit_call(weft_rt *rt, weft_frame *f, weft_frame *child) {
   if (f->fn->await_off && *(weft_frame **)weft__await_slot(f) == child) weft_call(rt, f, child);
 }
 
-int weft_run(weft_rt *rt, weft_frame *root) {
-  if (root->status != WEFT_RUNNING) return 0;
-  rt->root = root;
-  if (rt->cancel) weft__cancel_root(rt); /* requested before the run */
+/* Not before the first root is done: a stop condition of weft__drive. */
+static inline bool drive_done(const weft_rt *rt, const weft_frame *root) {
+  return root ? root->status != WEFT_RUNNING : rt->roots_running == 0;
+}
+
+/* The scheduler loop (weft_run and the embedding API of embed.c): runs cur
+ * (NULL: whatever is runnable) and everything it wakes, turn after turn,
+ * until root finished (root NULL: every root started with weft_root_start).
+ * once: a single turn that never blocks -- poll I/O, fire due timers (with
+ * virtual time, jump to the next timer when nothing is runnable), run what
+ * is runnable for at most one turn's budget. Returns 0, or WEFT_EDEADLK when
+ * nothing is runnable, no timer armed and no libuv handle active. */
+int weft__drive(weft_rt *rt, weft_frame *cur, const weft_frame *root, bool once) {
+  int rc = 0;
+  rt->driving++;
   clock_read(rt);
   fire_due(rt);
-  int rc = 0;
-  weft_frame *cur = root;
+  if (once && !cur) {
+    if (rt->deadlines_due) weft__deadlines_fire(rt); /* the previous turn's */
+    if (uv_loop_alive(&rt->loop)) uv_run(&rt->loop, UV_RUN_NOWAIT);
+    clock_read(rt);
+    fire_due(rt);
+    if (WEFT__UNLIKELY(rt->interrupted) && !rt->cancel) weft_cancel(rt);
+    cur = runq_pop(rt);
+    while (!cur && (rt->deadlines_due || (rt->opts.virtual_time && rt->wheel.count))) {
+      if (rt->deadlines_due) {
+        weft__deadlines_fire(rt);
+      } else { /* DESIGN 2.8 */
+        uint64_t b = weft__wheel_next_bound(&rt->wheel);
+        if (b > rt->now_us) rt->now_us = b;
+        fire_due(rt);
+      }
+      cur = runq_pop(rt);
+    }
+    if (!cur && !drive_done(rt, root) && !rt->wheel.count && !uv_loop_alive(&rt->loop))
+      rc = WEFT_EDEADLK;
+  }
   for (;;) {
     uint32_t left = WEFT__TURN_BUDGET;
     while (cur) {
@@ -330,7 +364,7 @@ int weft_run(weft_rt *rt, weft_frame *root) {
       if (cur && WEFT__UNLIKELY(cur->parent == prev) && !(prev->flags & WEFT_FLAG_AWAIT_MASK))
         implicit_call(rt, prev, cur);
       if (!cur) {
-        if (root->status != WEFT_RUNNING) break;
+        if (drive_done(rt, root)) break;
         cur = runq_pop(rt);
       }
       if (WEFT__UNLIKELY(left == 0)) {
@@ -347,16 +381,29 @@ int weft_run(weft_rt *rt, weft_frame *root) {
       }
     }
     rt->resumes += WEFT__TURN_BUDGET - left;
-    if (root->status != WEFT_RUNNING) break;
+    if (once || drive_done(rt, root)) break;
     cur = next_turn(rt);
     if (!cur) {
-      fflush(stdout);
-      fputs("weft: internal error: deadlock: no runnable workflow and nothing pending\n", stderr);
-      rc = WEFT_EXIT_INTERNAL;
+      rc = WEFT_EDEADLK;
       break;
     }
   }
   uv_timer_stop(&rt->uvtimer);
-  rt->root = NULL;
+  rt->driving--;
+  return rc;
+}
+
+int weft_run(weft_rt *rt, weft_frame *root) {
+  if (root->status != WEFT_RUNNING) return 0;
+  weft_frame *outer = rt->root;
+  rt->root = root;
+  if (rt->cancel) weft__cancel_root(rt); /* requested before the run */
+  int rc = 0;
+  if (weft__drive(rt, root, root, false) == WEFT_EDEADLK) {
+    fflush(stdout);
+    fputs("weft: internal error: deadlock: no runnable workflow and nothing pending\n", stderr);
+    rc = WEFT_EXIT_INTERNAL;
+  }
+  rt->root = outer;
   return rc;
 }

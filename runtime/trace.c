@@ -9,7 +9,8 @@
  * final (weft_done's fast path, weft__finish). Events are rendered to JSON
  * as they close and appended to one growable buffer.
  *
- * Lanes (the trace's tid): the root runs on lane 1; a child started with
+ * Lanes (the trace's tid): weft_run's root runs on lane 1, and each root
+ * started with weft_root_start (embedding) on a lane of its own; a child started with
  * weft_call (and a compensation, and the compensation runner) runs on its
  * parent's lane -- it runs inside the parent's `yield`, so their spans
  * nest; each branch of a join takes a lane of its own, the lowest free one
@@ -276,8 +277,11 @@ static span *open_span(weft_rt *rt, weft__trace *t, weft_frame *f) {
   s->name = f->fn && f->fn->name ? f->fn->name : "?";
   s->start_us = rt->now_us;
   weft_frame *p = f->parent;
-  if (!p) {
+  if (!p && f == rt->root) {
     s->lane = 1;
+  } else if (!p) { /* a root started with weft_root_start: it runs beside the others */
+    s->lane = lane_take(t);
+    s->flags |= SPAN_OWNS_LANE;
   } else if (p->flags & WEFT_FLAG_AWAIT_JOIN) { /* a branch: a lane of its own */
     s->lane = lane_take(t);
     s->flags |= SPAN_OWNS_LANE;

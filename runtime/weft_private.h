@@ -155,6 +155,12 @@ struct weft_rt {
 
   struct weft__trace *trace;       /* trace.c: NULL when tracing is off (every hook tests it) */
 
+  /* embed.c: roots started with weft_root_start (frame -> weft__rootent) */
+  weft__ptrmap roots;
+  uint32_t roots_running;          /* of them, not finished */
+  uint64_t root_seq;               /* start order, for deterministic cancel-all */
+  uint32_t driving;                /* nesting depth of weft__drive (re-entry guard) */
+
   uv_loop_t loop;
   uv_timer_t uvtimer;              /* armed for the wheel's next expiry while idle (real mode) */
 };
@@ -177,6 +183,17 @@ weft_frame *weft__join_branch_finished(weft_rt *rt, weft_frame *p, weft_frame *b
 weft_frame *weft__join_next_start(weft_rt *rt);
 /* cancel.c: weft_cancel_frame(rt->root) */
 void weft__cancel_root(weft_rt *rt);
+
+/* sched.c: the scheduler loop behind weft_run, weft_rt_run, weft_rt_run_once
+ * and weft_rt_run_until (see there); 0 or WEFT_EDEADLK. */
+int weft__drive(weft_rt *rt, weft_frame *cur, const weft_frame *root, bool once);
+/* embed.c: a root without parent finished (status final): counted if it is
+ * one of rt->roots. */
+void weft__root_finished(weft_rt *rt, weft_frame *f);
+/* embed.c: weft_cancel: every running root, in start order. */
+void weft__roots_cancel(weft_rt *rt);
+/* embed.c: weft_rt_free: releases what finished roots own, drops the table. */
+void weft__roots_destroy(weft_rt *rt);
 
 /* comp.c: slow paths of weft_done / weft_failed for frames with WEFT_FLAG_COMPS */
 void weft__comps_handoff(weft_rt *rt, weft_frame *f);          /* success: to parent, or discard at root */
