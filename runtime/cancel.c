@@ -40,6 +40,8 @@ static void raise_cancelled(weft_rt *rt, weft_frame *f) {
   weft_raise_cstr(rt, f, &weft_kind_Cancelled, "cancelled", NULL);
 }
 
+void weft__raise_cancelled(weft_rt *rt, weft_frame *f) { raise_cancelled(rt, f); }
+
 typedef struct walk {
   weft_join *j;
   uint32_t i;
@@ -61,6 +63,7 @@ void weft_cancel_frame(weft_rt *rt, weft_frame *f) {
           weft__trace_cancel(rt, f,
                              (fl & (WEFT_FLAG_SHIELD_MASK | WEFT_FLAG_RUNNER)) ? "deferred"
                              : (fl & WEFT_FLAG_AWAIT_TIMER)                   ? "timer"
+                             : (fl & WEFT_FLAG_AWAIT_ACT)                     ? "activity"
                              : (fl & (WEFT_FLAG_AWAIT_CHILD | WEFT_FLAG_AWAIT_JOIN)) ? "forwarded"
                                                                               : "pending");
         if (fl & (WEFT_FLAG_SHIELD_MASK | WEFT_FLAG_RUNNER)) {
@@ -72,6 +75,10 @@ void weft_cancel_frame(weft_rt *rt, weft_frame *f) {
           weft_timer_cancel(rt, weft__await_slot(f)); /* no-op if it fired already */
           raise_cancelled(rt, f);
           if (!(fl & WEFT_FLAG_QUEUED)) weft_ready_fifo(rt, f);
+        } else if (fl & WEFT_FLAG_AWAIT_ACT) {
+          /* its cancel hook ends the call now; without one f waits for it */
+          f->flags = fl;
+          weft__act_cancel(rt, f);
         } else if (fl & WEFT_FLAG_AWAIT_CHILD) {
           f->flags = fl | WEFT_FLAG_FORWARDED;
           next = *(weft_frame **)weft__await_slot(f);

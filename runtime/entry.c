@@ -71,6 +71,18 @@ int weft_main_opts(int argc, char **argv, const weft_fninfo *main_fn, uint32_t f
       o.trace_file = eq + 1;
       continue;
     }
+    if (nlen == 11 && !strncmp(a, "--weft-seed", 11)) {
+      char *end = NULL;
+      unsigned long long v = eq && eq[1] ? strtoull(eq + 1, &end, 0) : 0;
+      if (!eq || !eq[1] || *end) {
+        fflush(stdout);
+        fputs("weft: runtime option '--weft-seed' needs a number: --weft-seed=N\n", stderr);
+        free(av);
+        return WEFT_EXIT_USAGE;
+      }
+      o.seed = v;
+      continue;
+    }
     fflush(stdout);
     fprintf(stderr, "weft: unknown runtime option '%.*s'\n", (int)nlen, a);
     free(av);

@@ -22,7 +22,51 @@ void weft_rt_options_from_env(weft_rt_options *o) {
   o->stats = weft__env_flag("WEFT_STATS");
   const char *tr = getenv("WEFT_TRACE");
   o->trace_file = tr && *tr ? tr : NULL;
+  const char *seed = getenv("WEFT_SEED");
+  o->seed = seed && *seed ? strtoull(seed, NULL, 0) : 0;
 }
+
+/* ---- random numbers: xoshiro256** seeded through splitmix64 ---------------------- */
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+static void rng_seed(weft_rt *rt, uint64_t seed) {
+  uint64_t x = seed ? seed : 1;
+  for (int i = 0; i < 4; i++) rt->rng[i] = splitmix64(&x);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t weft_random(weft_rt *rt) {
+  uint64_t *s = rt->rng;
+  uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return r;
+}
+
+/* Lemire's method would need 128-bit products; rejection of the biased top
+ * is just as exact and cheap enough here. */
+uint64_t weft_random_below(weft_rt *rt, uint64_t n) {
+  if (n <= 1) return 0;
+  uint64_t limit = UINT64_MAX - UINT64_MAX % n; /* [0, limit) is a multiple of n */
+  uint64_t r;
+  do r = weft_random(rt);
+  while (r >= limit);
+  return r % n;
+}
+
+static _Thread_local weft_rt *current_rt;
+weft_rt *weft_current_rt(void) { return current_rt; }
 
 /* Real mode: wall clock at start + monotonic elapsed, never going backwards.
  * Virtual mode: only the scheduler moves the clock (to the next timer). */
@@ -46,6 +90,7 @@ weft_rt *weft_rt_new(const weft_rt_options *o) {
     rt->mono_base_ns = uv_hrtime();
     rt->now_us = rt->wall_base_us;
   }
+  rng_seed(rt, rt->opts.seed);
   weft__pool_init(&rt->pool);
   weft__wheel_init(&rt->wheel, rt->now_us);
   if (rt->opts.trace_file) weft__trace_open(rt, rt->opts.trace_file);
@@ -60,6 +105,7 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
 
 void weft_rt_free(weft_rt *rt) {
   if (!rt) return;
+  weft__acts_abandon(rt); /* before the loop is drained: blocking calls end there */
   weft__roots_destroy(rt);
   weft__trace_close(rt);
   /* Close our timer and anything an activity left open, then let libuv run
@@ -324,6 +370,8 @@ static inline bool drive_done(const weft_rt *rt, const weft_frame *root) {
 int weft__drive(weft_rt *rt, weft_frame *cur, const weft_frame *root, bool once) {
   int rc = 0;
   rt->driving++;
+  weft_rt *outer_rt = current_rt;
+  current_rt = rt;
   clock_read(rt);
   fire_due(rt);
   if (once && !cur) {
@@ -390,6 +438,7 @@ int weft__drive(weft_rt *rt, weft_frame *cur, const weft_frame *root, bool once)
   }
   uv_timer_stop(&rt->uvtimer);
   rt->driving--;
+  current_rt = outer_rt;
   return rc;
 }
 
@@ -402,6 +451,7 @@ int weft_run(weft_rt *rt, weft_frame *root) {
   if (weft__drive(rt, root, root, false) == WEFT_EDEADLK) {
     fflush(stdout);
     fputs("weft: internal error: deadlock: no runnable workflow and nothing pending\n", stderr);
+    weft__acts_report_pending(rt, stderr);
     rc = WEFT_EXIT_INTERNAL;
   }
   rt->root = outer;

@@ -161,9 +161,25 @@ struct weft_rt {
   uint64_t root_seq;               /* start order, for deterministic cancel-all */
   uint32_t driving;                /* nesting depth of weft__drive (re-entry guard) */
 
+  /* activity.c: calls started and not finished, in start order */
+  struct weft__act *acts, *acts_tail;
+  uint64_t rng[4];                 /* weft_random: xoshiro256** state */
+
   uv_loop_t loop;
   uv_timer_t uvtimer;              /* armed for the wheel's next expiry while idle (real mode) */
 };
+
+/* ---- activity.c: C activities ---------------------------------------------- */
+
+typedef struct weft__act weft__act;
+/* weft_cancel_frame on a frame parked on an activity call (AWAIT_ACT) */
+void weft__act_cancel(weft_rt *rt, weft_frame *f);
+/* weft_rt_free: pending calls end; their handles become stale */
+void weft__acts_abandon(weft_rt *rt);
+/* the deadlock report: which activities never completed */
+void weft__acts_report_pending(weft_rt *rt, FILE *out);
+/* cancel.c: raises Cancelled into f */
+void weft__raise_cancelled(weft_rt *rt, weft_frame *f);
 
 weft_frame *weft__runq_pop(weft_rt *rt); /* for tests: next frame the scheduler would run */
 
@@ -218,6 +234,8 @@ void weft__trace_sleep(weft_rt *rt, weft_frame *f, int64_t us);
 void weft__trace_cancel(weft_rt *rt, weft_frame *f, const char *how); /* the cancellation reached f */
 void weft__trace_runner_start(weft_rt *rt, weft_frame *runner, weft_frame *target);
 void weft__trace_runner_end(weft_rt *rt, weft_frame *runner, uint32_t ran, uint32_t failed);
+void weft__trace_activity(weft_rt *rt, weft_frame *f, const char *name, uint64_t start_us,
+                          const char *status, bool blocking, const weft_failure *failure);
 uint32_t weft__trace_lane(weft_rt *rt, const weft_frame *f); /* tests: lane of f's open span, 0 if none */
 size_t weft__trace_open_spans(weft_rt *rt);                  /* tests */
 
