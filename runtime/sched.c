@@ -108,6 +108,7 @@ void weft_rt_free(weft_rt *rt) {
   weft__acts_abandon(rt); /* before the loop is drained: blocking calls end there */
   weft__roots_destroy(rt);
   weft__trace_close(rt);
+  weft__std_free(rt); /* closes the std modules' handles with their own callbacks */
   /* Close our timer and anything an activity left open, then let libuv run
    * the close callbacks so uv_loop_close succeeds. */
   uv_walk(&rt->loop, close_walk_cb, NULL);

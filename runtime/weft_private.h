@@ -154,6 +154,7 @@ struct weft_rt {
   weft__ptrmap comps;              /* comp.c: owner frame -> compensation stack */
 
   struct weft__trace *trace;       /* trace.c: NULL when tracing is off (every hook tests it) */
+  struct weft__std *std;           /* stdlib/native: standard library state, NULL until first use */
 
   /* embed.c: roots started with weft_root_start (frame -> weft__rootent) */
   weft__ptrmap roots;
@@ -222,6 +223,11 @@ void weft__comps_drop(weft_rt *rt, weft_frame *f);            /* frame freed wit
 #define WEFT__TURN_BUDGET 1024u
 /* Consecutive pops from the next slot before the FIFO head gets a turn. */
 #define WEFT__NEXT_STREAK_MAX 16u
+
+/* ---- stdlib/native/std.c: per-runtime state of the standard library ------------
+ * weft_rt_free calls weft__std_free before it closes the loop's handles. */
+typedef struct weft__std weft__std;
+void weft__std_free(weft_rt *rt);
 
 /* ---- trace.c: --weft-trace / WEFT_TRACE ------------------------------------------
  * Hooks are called only when rt->trace is set (the call sites test it). */
