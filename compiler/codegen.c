@@ -58,7 +58,7 @@ typedef enum {
   RT_RAISE_CSTR, RT_RAISE_INDEX, RT_RAISE_DIV0, RT_RAISE_OVERFLOW, RT_MAIN,
   RT_RAISE, RT_RERAISE, RT_FAIL_IS, RT_FAIL_CAUSE, RT_FAIL_KIND, RT_FAIL_MSG,
   RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH, RT_CALL, RT_JOIN_START, RT_JOIN_ALLOC, RT_JOIN_FREE, RT_COMP_ADOPT,
-  RT_ACT_START, RT_ACT_FINISH, RT_FRAME_NEW,
+  RT_ACT_START, RT_ACT_FINISH, RT_FRAME_NEW, RT_CALL_DEADLINE, RT_DEADLINE_END,
   RT__COUNT
 } RtFn;
 
@@ -115,6 +115,8 @@ static void rt_init(void) {
   rt_declare(RT_ACT_START, "weft_act_start", t_ptr, P(t_ptr, t_ptr, t_ptr, t_ptr, t_ptr), 5);
   rt_declare(RT_ACT_FINISH, "weft_act_finish", t_i32, P(t_ptr, t_ptr, t_ptr), 3);
   rt_declare(RT_FRAME_NEW, "weft_frame_new", t_ptr, P(t_ptr, t_i32, t_ptr), 3);
+  rt_declare(RT_CALL_DEADLINE, "weft_call_deadline", t_ptr, P(t_ptr, t_ptr, t_ptr, t_i64), 4);
+  rt_declare(RT_DEADLINE_END, "weft_deadline_end", t_i32, P(t_ptr, t_ptr, t_ptr), 3);
 #undef P
   (void)p;
 }
@@ -1118,14 +1120,31 @@ static void gen_call(IrBlock *b, LLVMBasicBlockRef resume_bb) {
   IrFunc *cf = callee->ir;
   LLVMValueRef child = new_child_frame(callee, t->args, t->nargs);
   LLVMBuildStore(B, child, await_ptr());
+  LLVMValueRef us = t->b >= 0 ? load_var(t->b) : NULL;
   set_state(b->state);
   release_locals();
   /* parks f on the child (parent link, cancellation) and runs it next */
-  LLVMBuildRet(B, CALL(RT_CALL, v_rt, v_f, child));
+  if (us)
+    LLVMBuildRet(B, CALL(RT_CALL_DEADLINE, v_rt, v_f, child, us));
+  else
+    LLVMBuildRet(B, CALL(RT_CALL, v_rt, v_f, child));
 
   /* resume: the child has finished */
   LLVMPositionBuilderAtEnd(B, resume_bb);
   child = LLVMBuildLoad2(B, t_ptr, await_ptr(), "child");
+  if (us) {
+    /* the deadline passed first: Timeout is in flight, the child's outcome
+     * (cancelled, or a failure while it unwound) is dropped */
+    LLVMValueRef fired = CALL(RT_DEADLINE_END, v_rt, v_f, srcloc(t->loc, W->name_str));
+    LLVMBasicBlockRef late = new_bb("deadline.passed"), in_time = new_bb("deadline.met");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, fired, ci32(0), ""), late, in_time);
+    LLVMPositionBuilderAtEnd(B, late);
+    CALL(RT_RELEASE, LLVMBuildLoad2(B, t_ptr, field_ptr(child, OFF_FAILURE), ""));
+    LLVMBuildStore(B, cnull(), field_ptr(child, OFF_FAILURE));
+    free_branch(child, ret_type(t->decl));
+    LLVMBuildBr(B, handler_bb(t->handler));
+    LLVMPositionBuilderAtEnd(B, in_time);
+  }
   LLVMValueRef status = LLVMBuildLoad2(B, t_i32, field_ptr(child, OFF_STATUS), "status");
   LLVMBasicBlockRef ok = new_bb("call.done"), bad = new_bb("call.failed");
   LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, status, ci32(WEFT_DONE), ""), ok, bad);
@@ -1292,7 +1311,10 @@ static void declare_workflow(Wf *w) {
   if (f->await_field >= 0) {
     if (f->has_join) /* a weft_join (40 bytes, like a timer) and the branch pointers */
       fields[f->await_field] = LLVMStructTypeInContext(
-          C, (LLVMTypeRef[]){t_timer, LLVMArrayType2(t_ptr, f->max_branches)}, 2, 0);
+          C, (LLVMTypeRef[]){t_timer, LLVMArrayType2(t_ptr, f->max_branches < 2 && f->has_deadline
+                                                                   ? 2 : f->max_branches)}, 2, 0);
+    else if (f->has_deadline) /* a weft_deadline: child, us, timer */
+      fields[f->await_field] = LLVMArrayType2(t_i64, 7);
     else
       fields[f->await_field] = f->has_sleep ? t_timer : t_ptr;
   }
@@ -1449,6 +1471,122 @@ static void define_main(Decl *main_decl) {
     flags |= WEFT_MAIN_TAKES_ARGS;
   LLVMValueRef r = CALL(RT_MAIN, LLVMGetParam(m, 0), LLVMGetParam(m, 1), w->info, ci32(flags));
   LLVMBuildRet(B, r);
+}
+
+/* ---------------------------------------------------------------- embedding: exported start functions
+ *
+ * For each workflow of the root file (hdr_exported), two C functions the
+ * header of header.c declares (types: weft.h, "Embedding"):
+ *   ptr  PREFIX_W_start(ptr rt, C params...)  a root frame of W, parameters
+ *        stored (str copied, references retained), weft_root_start'ed;
+ *        NULL when rt or a reference argument (not str) is NULL
+ *   i32  PREFIX_W_result(ptr rt, ptr root [, ptr out])  weft_root_result
+ *        checks root (a root of rt, of W, DONE), then *out = the result:
+ *        str as its bytes, bool as a C bool, references borrowed
+ * and every `error X` of the root file is defined (weft_kind_X), used or
+ * not, so the host can name it. */
+
+static LLVMValueRef embed_rt_fn(const char *name, LLVMTypeRef ty) {
+  LLVMValueRef fn = LLVMGetNamedFunction(M, name);
+  if (!fn)
+    fn = LLVMAddFunction(M, name, ty);
+  return fn;
+}
+
+static void embed_start(Wf *w, const char *prefix) {
+  Decl *d = w->ir->decl;
+  IrFunc *cf = w->ir;
+  LLVMTypeRef *ps = ar_alloc(sizeof(LLVMTypeRef) * (d->nparams + 1));
+  ps[0] = t_ptr;
+  for (int i = 0; i < d->nparams; i++)
+    ps[i + 1] = c_type(d->params[i].type);
+  LLVMValueRef fn = LLVMAddFunction(M, ar_printf("%s_%s_start", prefix, d->name),
+                                    LLVMFunctionType(t_ptr, ps, d->nparams + 1, 0));
+  LLVMValueRef rtv = LLVMGetParam(fn, 0);
+  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, fn, "entry");
+  LLVMBasicBlockRef refuse = LLVMAppendBasicBlockInContext(C, fn, "refuse");
+  LLVMPositionBuilderAtEnd(B, refuse);
+  LLVMBuildRet(B, cnull());
+  LLVMPositionBuilderAtEnd(B, entry);
+  /* rt and every list/record/tuple/error argument must be non-NULL */
+  for (int i = -1; i < d->nparams; i++) {
+    if (i >= 0 && (!ty_is_ref(d->params[i].type) || d->params[i].type->kind == TY_STR))
+      continue;
+    LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(C, fn, "arg.ok");
+    LLVMBuildCondBr(B, LLVMBuildIsNull(B, LLVMGetParam(fn, (unsigned)(i + 1)), ""), refuse, next);
+    LLVMPositionBuilderAtEnd(B, next);
+  }
+  /* zero-filled, so a slot the root never stores reads as NULL */
+  LLVMTypeRef aty = LLVMFunctionType(t_ptr, (LLVMTypeRef[]){t_ptr, t_i32}, 2, 0);
+  LLVMValueRef f = LLVMBuildCall2(B, aty, embed_rt_fn("weft_frame_alloc", aty), (LLVMValueRef[]){rtv,
+                                  ci32((int64_t)LLVMABISizeOfType(TD, w->frame_ty))}, 2, "root");
+  LLVMBuildStore(B, w->info, field_ptr(f, OFF_FN));
+  for (int i = 0; i < cf->vars.len; i++) {
+    IrVar *pv = ir_var(cf, i);
+    if (!pv->is_param || pv->param_index >= d->nparams)
+      continue;
+    LLVMValueRef v = LLVMGetParam(fn, (unsigned)(pv->param_index + 1));
+    if (pv->type->kind == TY_STR)
+      v = CALL(RT_STR_CSTR, v); /* a copy the frame owns */
+    else if (pv->type->kind == TY_BOOL)
+      v = LLVMBuildICmp(B, LLVMIntNE, v, LLVMConstInt(t_i8, 0, 0), "");
+    else
+      retain_if_ref(pv->type, v);
+    LLVMBuildStore(B, v, LLVMBuildStructGEP2(B, w->frame_ty, f, pv->field, ""));
+  }
+  LLVMTypeRef sty = LLVMFunctionType(t_i32, (LLVMTypeRef[]){t_ptr, t_ptr, t_i32}, 3, 0);
+  LLVMValueRef rc = LLVMBuildCall2(B, sty, embed_rt_fn("weft_root_start", sty),
+                                   (LLVMValueRef[]){rtv, f, ci32(act_result_kind(ret_type(d)))}, 3, "");
+  LLVMBuildRet(B, LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, rc, ci32(0), ""), f, cnull(), ""));
+}
+
+static void embed_result(Wf *w, const char *prefix) {
+  Decl *d = w->ir->decl;
+  Type *t = ret_type(d);
+  LLVMTypeRef fty = LLVMFunctionType(t_i32, (LLVMTypeRef[]){t_ptr, t_ptr, t_ptr}, t ? 3 : 2, 0);
+  LLVMValueRef fn = LLVMAddFunction(M, ar_printf("%s_%s_result", prefix, d->name), fty);
+  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, fn, "entry");
+  LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(C, fn, "not.done");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(C, fn, "done");
+  LLVMPositionBuilderAtEnd(B, entry);
+  LLVMValueRef slot = LLVMBuildAlloca(B, t_ptr, "slot");
+  LLVMTypeRef rty = LLVMFunctionType(t_i32, (LLVMTypeRef[]){t_ptr, t_ptr, t_ptr, t_ptr}, 4, 0);
+  LLVMValueRef rc = LLVMBuildCall2(B, rty, embed_rt_fn("weft_root_result", rty),
+                                   (LLVMValueRef[]){LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), w->info, slot}, 4, "");
+  LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, rc, ci32(0), ""), done, fail);
+  LLVMPositionBuilderAtEnd(B, fail);
+  LLVMBuildRet(B, rc);
+  LLVMPositionBuilderAtEnd(B, done);
+  if (t) {
+    LLVMValueRef out = LLVMGetParam(fn, 2);
+    LLVMBasicBlockRef store = LLVMAppendBasicBlockInContext(C, fn, "store");
+    LLVMBasicBlockRef ret = LLVMAppendBasicBlockInContext(C, fn, "ret");
+    LLVMBuildCondBr(B, LLVMBuildIsNull(B, out, ""), ret, store);
+    LLVMPositionBuilderAtEnd(B, store);
+    LLVMValueRef v = LLVMBuildLoad2(B, llty(t), LLVMBuildLoad2(B, t_ptr, slot, ""), "result");
+    if (t->kind == TY_STR)
+      v = field_ptr(v, 16); /* the bytes, borrowed from the root */
+    else if (t->kind == TY_BOOL)
+      v = LLVMBuildZExt(B, v, t_i8, "");
+    LLVMBuildStore(B, v, out);
+    LLVMBuildBr(B, ret);
+    LLVMPositionBuilderAtEnd(B, ret);
+  }
+  LLVMBuildRet(B, ci32(0));
+}
+
+static void define_embedding(Program *p, const char *prefix) {
+  LLVMSetCurrentDebugLocation2(B, NULL);
+  di_scope = NULL;
+  for (int i = 0; i < p->decls.len; i++) {
+    Decl *d = p->decls.data[i];
+    if (d->kind == D_ERROR && p->modules && d->module == p->modules->file)
+      kind_global(d);
+    if (!hdr_exported(p, d))
+      continue;
+    embed_start(wf_of(d), prefix);
+    embed_result(wf_of(d), prefix);
+  }
 }
 
 /* ---------------------------------------------------------------- frames report */
@@ -1617,6 +1755,8 @@ bool cg_program(Program *p, const CgOptions *opt, EmitKind kind, const char *out
     define_workflow(&wfs[i]);
   if (opt->emit_main && p->main)
     define_main(p->main);
+  if (opt->embed_prefix)
+    define_embedding(p, opt->embed_prefix);
 
   if (DIB) {
     LLVMDIBuilderFinalize(DIB);

@@ -54,6 +54,8 @@ typedef struct DrvOptions {
   bool werror;              /* -Werror */
   bool parse_only;          /* check --parse-only (hidden) */
   bool no_main;             /* --no-main: never emit a C main */
+  bool header;              /* -H: also write the embedding header next to the object */
+  const char *header_prefix; /* --header-prefix; NULL: from the root file's name */
   bool depfile;             /* -MD */
   const char *depfile_path; /* -MF */
   const char *stdlib;       /* --stdlib */
@@ -441,8 +443,13 @@ static void drv_usage(FILE *f) {
       "  -c                          compile to an object file (FILE.o), do not link\n"
       "  -S                          compile to assembly (FILE.s)\n"
       "  --emit=KIND                 exe (default), obj, asm, llvm-ir (FILE.ll),\n"
-      "                              frames (frame layout of every workflow; default: stdout)\n"
-      "  --no-main                   do not emit a C main() for `workflow main` (embedding)\n"
+      "                              frames (frame layout of every workflow; default: stdout),\n"
+      "                              header (C header to start FILE's workflows: FILE.h)\n"
+      "  -H                          with -c: also write the C header next to the object\n"
+      "  --header-prefix=P           prefix of the header's functions (P_WF_start, P_WF_result);\n"
+      "                              default: FILE's name as a C identifier\n"
+      "  --no-main                   do not emit a C main() for `workflow main` (embedding);\n"
+      "                              with C files, an executable takes main() from them\n"
       "  -MD                         also write a make dependency file (OUTPUT.d)\n"
       "  -MF FILE                    write the dependency file to FILE (implies -MD)\n"
       "\n"
@@ -633,6 +640,8 @@ static int drv_parse_args(int argc, char **argv) {
       o->verify = false;
     } else if (strcmp(a, "--no-main") == 0) {
       o->no_main = true;
+    } else if (strcmp(a, "-H") == 0) {
+      o->header = true;
     } else if (strcmp(a, "--parse-only") == 0) {
       o->parse_only = true;
     } else if (strcmp(a, "-MD") == 0) {
@@ -656,6 +665,17 @@ static int drv_parse_args(int argc, char **argv) {
       if (val) drv_list_push(&o->inc_dirs, val);
     } else if (drv_opt_value(argc, argv, &i, "--stdlib", &val, &bad)) {
       if (val) o->stdlib = val;
+    } else if (drv_opt_value(argc, argv, &i, "--header-prefix", &val, &bad)) {
+      if (!val) continue;
+      if (!hdr_is_ident(val)) {
+        diag_error_plain("--header-prefix '%s' is not a C identifier", val);
+        bad = true;
+      } else if (hdr_reserved(val)) {
+        diag_error_plain("--header-prefix '%s' is reserved for the runtime's names (weft_*)", val);
+        bad = true;
+      } else {
+        o->header_prefix = val;
+      }
     } else if (drv_opt_value(argc, argv, &i, "--emit", &val, &bad)) {
       if (!val) continue;
       if (strcmp(val, "exe") == 0 || strcmp(val, "link") == 0) o->emit = EMIT_EXE;
@@ -663,11 +683,12 @@ static int drv_parse_args(int argc, char **argv) {
       else if (strcmp(val, "asm") == 0) o->emit = EMIT_ASM;
       else if (strcmp(val, "llvm-ir") == 0) o->emit = EMIT_LLVM_IR;
       else if (strcmp(val, "frames") == 0) o->emit = EMIT_FRAMES;
-      else if (strcmp(val, "header") == 0 || strcmp(val, "dot") == 0) {
+      else if (strcmp(val, "header") == 0) o->emit = EMIT_HEADER;
+      else if (strcmp(val, "dot") == 0) {
         diag_error_plain("--emit=%s is not implemented yet", val);
         bad = true;
       } else {
-        diag_error_plain("unknown --emit kind '%s' (expected exe, obj, asm, llvm-ir or frames)", val);
+        diag_error_plain("unknown --emit kind '%s' (expected exe, obj, asm, llvm-ir, frames or header)", val);
         bad = true;
       }
     } else if (drv_opt_value(argc, argv, &i, "--error-format", &val, &bad)) {
@@ -712,7 +733,11 @@ static int drv_parse_args(int argc, char **argv) {
   if (o->cmd == DRV_RUN) o->emit = EMIT_EXE;
   if (o->out && strcmp(o->out, "-") == 0 && (o->emit == EMIT_EXE || o->emit == EMIT_OBJ)) {
     diag_error_plain("'-o -' writes to standard output, which only text outputs can do "
-                     "(-S, --emit=llvm-ir, --emit=frames)");
+                     "(-S, --emit=llvm-ir, --emit=frames, --emit=header)");
+    return WEFTC_EXIT_USER;
+  }
+  if (o->header && (o->cmd != DRV_BUILD || o->emit != EMIT_OBJ)) {
+    diag_error_plain("-H writes a C header next to the object file: use it with -c");
     return WEFTC_EXIT_USER;
   }
   if (o->cmd == DRV_BUILD && o->emit != EMIT_EXE && (o->c_sources.n || o->link_inputs.n))
@@ -872,6 +897,7 @@ static const char *drv_default_output(void) {
   case EMIT_ASM: return drv_concat(stem, ".s", NULL);
   case EMIT_LLVM_IR: return drv_concat(stem, ".ll", NULL);
   case EMIT_FRAMES: return "-";
+  case EMIT_HEADER: return drv_concat(stem, ".h", NULL);
   }
   return stem;
 }
@@ -912,7 +938,8 @@ static int drv_compile(void) {
   if (!low_check_supported(p) || drv_failed()) return WEFTC_EXIT_USER;
   if (o->cmd == DRV_CHECK) return WEFTC_EXIT_OK;
 
-  if (o->emit == EMIT_EXE && !p->main) {
+  /* --no-main with C inputs: the C program brings main() (embedding) */
+  if (o->emit == EMIT_EXE && !p->main && !(o->no_main && (o->c_sources.n || o->link_inputs.n))) {
     diag_error_plain("'%s' has no 'workflow main', which an executable starts from", o->root);
     diag_note_plain("use -c to compile it to an object file");
     return WEFTC_EXIT_USER;
@@ -925,7 +952,28 @@ static int drv_compile(void) {
   cg.emit_main = p->main != NULL && !o->no_main;
   cg.target_triple = NULL;
 
+  /* Embedding: the object defines PREFIX_WF_start/_result, which the header
+   * declares. A name in the runtime's namespace gets none (unless a header
+   * was asked for: then it is an error). */
+  const char *prefix = o->header_prefix ? o->header_prefix : hdr_default_prefix(o->root);
+  if (hdr_reserved(prefix)) {
+    if (o->header || o->emit == EMIT_HEADER) {
+      diag_error_plain("the header prefix '%s' (from the file name) is reserved for the runtime's "
+                       "names (weft_*)", prefix);
+      diag_note_plain("choose another one with --header-prefix=P");
+      return WEFTC_EXIT_USER;
+    }
+    prefix = NULL;
+  }
+  cg.embed_prefix = prefix;
+
   const char *out = o->out ? o->out : drv_default_output();
+
+  if (o->emit == EMIT_HEADER) {
+    if (!hdr_write(p, prefix, out)) return WEFTC_EXIT_USER;
+    if (o->depfile && strcmp(out, "-") != 0 && !drv_write_depfile(out)) return WEFTC_EXIT_USER;
+    return drv_failed() ? WEFTC_EXIT_USER : WEFTC_EXIT_OK;
+  }
 
   if (o->emit == EMIT_EXE) {
     if (o->cmd == DRV_RUN) out = drv_run_exe;
@@ -943,6 +991,12 @@ static int drv_compile(void) {
     if (!cg_program(p, &cg, o->emit, out) || drv_failed()) {
       if (o->emit == EMIT_OBJ) unlink(out);
       return WEFTC_EXIT_USER;
+    }
+    if (o->header) { /* -H: x.o -> x.h */
+      char *h = drv_strdup(out);
+      if (drv_ends_with(h, ".o")) h[strlen(h) - 1] = 'h';
+      else h = drv_concat(out, ".h", NULL);
+      if (!hdr_write(p, prefix, h)) return WEFTC_EXIT_USER;
     }
   }
 

@@ -318,18 +318,27 @@ bool ty_check(Program *p);
 bool low_check_supported(Program *p);
 
 /* codegen.c */
-typedef enum { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM_IR, EMIT_FRAMES } EmitKind;
+typedef enum { EMIT_EXE, EMIT_OBJ, EMIT_ASM, EMIT_LLVM_IR, EMIT_FRAMES, EMIT_HEADER } EmitKind;
 typedef struct CgOptions {
   int opt_level;          /* 0..3 */
   bool debug_info;        /* -g */
   bool verify;            /* run the LLVM verifier (debug builds / --verify) */
   bool emit_main;         /* emit a C `main` calling the root workflow */
+  const char *embed_prefix; /* define <prefix>_<wf>_start/_result for the header (header.c); NULL: none */
   const char *target_triple; /* NULL: host */
 } CgOptions;
 /* Lowers and compiles the whole program into one LLVM module and writes it
  * to out_path as kind (EMIT_OBJ, EMIT_ASM, EMIT_LLVM_IR, EMIT_FRAMES).
  * Returns false (with a diagnostic) on failure. */
 bool cg_program(Program *p, const CgOptions *opt, EmitKind kind, const char *out_path);
+
+/* header.c: the C header for embedding (--emit=header, -H). */
+bool hdr_exported(Program *p, Decl *d);           /* a workflow of the root file the header declares */
+const char *hdr_default_prefix(const char *root_path); /* "dir/my-app.weft" -> "my_app" */
+bool hdr_is_ident(const char *s);                 /* a C identifier */
+bool hdr_reserved(const char *prefix);            /* weft, weft_*, WEFT*: the runtime's names */
+const char *hdr_param_name(const char *name);     /* C name of a parameter (keywords, `rt`) */
+bool hdr_write(Program *p, const char *prefix, const char *out_path); /* "-"/NULL: stdout */
 
 /* Where a node's name is written: Node.name_loc, else found in the source. */
 static inline Loc loc_of_name(Node *n) {

@@ -12,7 +12,6 @@
  */
 #include "weft_private.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,18 +23,50 @@ void weft_rt_options_from_env(weft_rt_options *o) {
   const char *tr = getenv("WEFT_TRACE");
   o->trace_file = tr && *tr ? tr : NULL;
   const char *seed = getenv("WEFT_SEED");
-  if (seed && *seed) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(seed, &end, 0);
-    if (*end || errno || *seed == '-') {
-      fflush(stdout);
-      fprintf(stderr, "weft: ignoring WEFT_SEED='%s': not an unsigned number\n", seed);
-    } else {
-      o->seed = (uint64_t)v;
-    }
-  }
+  o->seed = seed && *seed ? strtoull(seed, NULL, 0) : 0;
 }
+
+/* ---- random numbers: xoshiro256** seeded through splitmix64 ---------------------- */
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+static void rng_seed(weft_rt *rt, uint64_t seed) {
+  uint64_t x = seed ? seed : 1;
+  for (int i = 0; i < 4; i++) rt->rng[i] = splitmix64(&x);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t weft_random(weft_rt *rt) {
+  uint64_t *s = rt->rng;
+  uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return r;
+}
+
+/* Lemire's method would need 128-bit products; rejection of the biased top
+ * is just as exact and cheap enough here. */
+uint64_t weft_random_below(weft_rt *rt, uint64_t n) {
+  if (n <= 1) return 0;
+  uint64_t limit = UINT64_MAX - UINT64_MAX % n; /* [0, limit) is a multiple of n */
+  uint64_t r;
+  do r = weft_random(rt);
+  while (r >= limit);
+  return r % n;
+}
+
+static _Thread_local weft_rt *current_rt;
+weft_rt *weft_current_rt(void) { return current_rt; }
 
 /* Real mode: wall clock at start + monotonic elapsed, never going backwards.
  * Virtual mode: only the scheduler moves the clock (to the next timer). */
@@ -59,9 +90,9 @@ weft_rt *weft_rt_new(const weft_rt_options *o) {
     rt->mono_base_ns = uv_hrtime();
     rt->now_us = rt->wall_base_us;
   }
+  rng_seed(rt, rt->opts.seed);
   weft__pool_init(&rt->pool);
   weft__wheel_init(&rt->wheel, rt->now_us);
-  weft__rng_seed(rt, rt->opts.seed);
   if (rt->opts.trace_file) weft__trace_open(rt, rt->opts.trace_file);
   rt->opts.trace_file = NULL; /* the caller's string need not outlive this call */
   return rt;
@@ -74,17 +105,15 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
 
 void weft_rt_free(weft_rt *rt) {
   if (!rt) return;
+  weft__acts_abandon(rt); /* before the loop is drained: blocking calls end there */
+  weft__roots_destroy(rt);
   weft__trace_close(rt);
-  /* Activity calls still pending (a deadlock, an embedding that gave up):
-   * their hooks run now; blocking ones are freed by the uv_run below. */
-  weft__acts_abandon(rt);
-  weft__std_free(rt); /* then the std modules close their handles with their own callbacks */
+  weft__std_free(rt); /* closes the std modules' handles with their own callbacks */
   /* Close our timer and anything an activity left open, then let libuv run
    * the close callbacks so uv_loop_close succeeds. */
   uv_walk(&rt->loop, close_walk_cb, NULL);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&rt->loop)) weft__internal_error("libuv loop still busy at exit");
-  if (rt->acts) weft__internal_error("activity calls still pending after the loop closed");
   weft__comps_destroy(rt);
   weft__pool_destroy(&rt->pool);
   free(rt);
@@ -181,7 +210,10 @@ weft_frame *weft__runq_pop(weft_rt *rt) { return runq_pop(rt); }
 weft_frame *weft__finish(weft_rt *rt, weft_frame *f) {
   if (WEFT__UNLIKELY(rt->trace)) weft__trace_end(rt, f);
   weft_frame *p = f->parent;
-  if (!p) return NULL;
+  if (!p) {
+    if (WEFT__UNLIKELY(rt->roots.n)) weft__root_finished(rt, f);
+    return NULL;
+  }
   uint32_t pf = p->flags;
   if (pf & WEFT_FLAG_AWAIT_JOIN) return weft__join_branch_finished(rt, p, f);
   if (pf & WEFT_FLAG_FORWARDED) {
@@ -216,6 +248,13 @@ static weft_frame *done_slow(weft_rt *rt, weft_frame *f) {
     /* a branch keeps its stack until the parent adopts it (weft_comp_adopt) */
     return weft__finish(rt, f);
   }
+  if (p && (p->flags & WEFT_FLAG_DEADLINE_FIRED)) {
+    /* it beat nobody: the deadline passed first, so like a race loser it is
+     * treated as cancelled and its compensations run */
+    f->status = WEFT_RUNNING;
+    weft_raise_cstr(rt, f, &weft_kind_Cancelled, "cancelled", NULL);
+    return weft_failed(rt, f);
+  }
   if (f->flags & WEFT_FLAG_COMPS) weft__comps_handoff(rt, f);
   return weft__finish(rt, f);
 }
@@ -226,10 +265,12 @@ weft_frame *weft_done(weft_rt *rt, weft_frame *f) {
   weft_frame *p = f->parent;
   if (!p) {
     if (WEFT__UNLIKELY(rt->trace)) weft__trace_end(rt, f);
+    if (WEFT__UNLIKELY(rt->roots.n)) weft__root_finished(rt, f);
     return NULL;
   }
   uint32_t pf = p->flags;
-  if (WEFT__UNLIKELY(pf & (WEFT_FLAG_AWAIT_JOIN | WEFT_FLAG_FORWARDED))) return done_slow(rt, f);
+  if (WEFT__UNLIKELY(pf & (WEFT_FLAG_AWAIT_JOIN | WEFT_FLAG_FORWARDED | WEFT_FLAG_DEADLINE_FIRED)))
+    return done_slow(rt, f);
   if (WEFT__UNLIKELY(rt->trace)) weft__trace_end(rt, f);
   p->flags = pf & ~WEFT_FLAG_AWAIT_CHILD;
   return p;
@@ -251,7 +292,10 @@ static void fire_due(weft_rt *rt) {
     weft_timer *n = t->next;
     t->next = NULL;
     rt->timers_fired++;
-    if (t->owner) weft_ready_fifo(rt, t->owner);
+    if (t->owner) {
+      if (WEFT__UNLIKELY(t->owner->flags & WEFT_FLAG_DEADLINE)) weft__deadline_due(rt, t);
+      else weft_ready_fifo(rt, t->owner);
+    }
     t = n;
   }
 }
@@ -263,6 +307,7 @@ static void uvtimer_cb(uv_timer_t *h) { (void)h; }
  * and, while nothing is runnable, waits (real time) or jumps the clock to the
  * next timer (virtual time). Returns the next frame, or NULL on deadlock. */
 static weft_frame *next_turn(weft_rt *rt) {
+  if (rt->deadlines_due) weft__deadlines_fire(rt);
   if (uv_loop_alive(&rt->loop)) uv_run(&rt->loop, UV_RUN_NOWAIT);
   clock_read(rt);
   fire_due(rt);
@@ -270,6 +315,10 @@ static weft_frame *next_turn(weft_rt *rt) {
   for (;;) {
     if (WEFT__UNLIKELY(rt->interrupted) && !rt->cancel) weft_cancel(rt);
     if ((f = runq_pop(rt))) break;
+    if (rt->deadlines_due) { /* nothing else ran: the deadlines act now */
+      weft__deadlines_fire(rt);
+      continue;
+    }
     if (rt->opts.virtual_time) {
       /* DESIGN 2.8: when nothing is runnable the clock jumps to the next
        * timer, even while I/O is pending (it was polled above). */
@@ -307,22 +356,45 @@ static void implicit_call(weft_rt *rt, weft_frame *f, weft_frame *child) {
   if (f->fn->await_off && *(weft_frame **)weft__await_slot(f) == child) weft_call(rt, f, child);
 }
 
-/* The runtime weft_run drives on this thread; saved and restored around
- * each weft_run, so a runtime driven inside another's activity works. */
-static _Thread_local weft_rt *current_rt;
+/* Not before the first root is done: a stop condition of weft__drive. */
+static inline bool drive_done(const weft_rt *rt, const weft_frame *root) {
+  return root ? root->status != WEFT_RUNNING : rt->roots_running == 0;
+}
 
-weft_rt *weft_current_rt(void) { return current_rt; }
-
-int weft_run(weft_rt *rt, weft_frame *root) {
-  if (root->status != WEFT_RUNNING) return 0;
-  weft_rt *outer = current_rt;
+/* The scheduler loop (weft_run and the embedding API of embed.c): runs cur
+ * (NULL: whatever is runnable) and everything it wakes, turn after turn,
+ * until root finished (root NULL: every root started with weft_root_start).
+ * once: a single turn that never blocks -- poll I/O, fire due timers (with
+ * virtual time, jump to the next timer when nothing is runnable), run what
+ * is runnable for at most one turn's budget. Returns 0, or WEFT_EDEADLK when
+ * nothing is runnable, no timer armed and no libuv handle active. */
+int weft__drive(weft_rt *rt, weft_frame *cur, const weft_frame *root, bool once) {
+  int rc = 0;
+  rt->driving++;
+  weft_rt *outer_rt = current_rt;
   current_rt = rt;
-  rt->root = root;
-  if (rt->cancel) weft__cancel_root(rt); /* requested before the run */
   clock_read(rt);
   fire_due(rt);
-  int rc = 0;
-  weft_frame *cur = root;
+  if (once && !cur) {
+    if (rt->deadlines_due) weft__deadlines_fire(rt); /* the previous turn's */
+    if (uv_loop_alive(&rt->loop)) uv_run(&rt->loop, UV_RUN_NOWAIT);
+    clock_read(rt);
+    fire_due(rt);
+    if (WEFT__UNLIKELY(rt->interrupted) && !rt->cancel) weft_cancel(rt);
+    cur = runq_pop(rt);
+    while (!cur && (rt->deadlines_due || (rt->opts.virtual_time && rt->wheel.count))) {
+      if (rt->deadlines_due) {
+        weft__deadlines_fire(rt);
+      } else { /* DESIGN 2.8 */
+        uint64_t b = weft__wheel_next_bound(&rt->wheel);
+        if (b > rt->now_us) rt->now_us = b;
+        fire_due(rt);
+      }
+      cur = runq_pop(rt);
+    }
+    if (!cur && !drive_done(rt, root) && !rt->wheel.count && !uv_loop_alive(&rt->loop))
+      rc = WEFT_EDEADLK;
+  }
   for (;;) {
     uint32_t left = WEFT__TURN_BUDGET;
     while (cur) {
@@ -341,7 +413,7 @@ int weft_run(weft_rt *rt, weft_frame *root) {
       if (cur && WEFT__UNLIKELY(cur->parent == prev) && !(prev->flags & WEFT_FLAG_AWAIT_MASK))
         implicit_call(rt, prev, cur);
       if (!cur) {
-        if (root->status != WEFT_RUNNING) break;
+        if (drive_done(rt, root)) break;
         cur = runq_pop(rt);
       }
       if (WEFT__UNLIKELY(left == 0)) {
@@ -358,18 +430,31 @@ int weft_run(weft_rt *rt, weft_frame *root) {
       }
     }
     rt->resumes += WEFT__TURN_BUDGET - left;
-    if (root->status != WEFT_RUNNING) break;
+    if (once || drive_done(rt, root)) break;
     cur = next_turn(rt);
     if (!cur) {
-      fflush(stdout);
-      fputs("weft: internal error: deadlock: no runnable workflow and nothing pending\n", stderr);
-      weft__acts_report_pending(rt, stderr);
-      rc = WEFT_EXIT_INTERNAL;
+      rc = WEFT_EDEADLK;
       break;
     }
   }
   uv_timer_stop(&rt->uvtimer);
-  rt->root = NULL;
-  current_rt = outer;
+  rt->driving--;
+  current_rt = outer_rt;
+  return rc;
+}
+
+int weft_run(weft_rt *rt, weft_frame *root) {
+  if (root->status != WEFT_RUNNING) return 0;
+  weft_frame *outer = rt->root;
+  rt->root = root;
+  if (rt->cancel) weft__cancel_root(rt); /* requested before the run */
+  int rc = 0;
+  if (weft__drive(rt, root, root, false) == WEFT_EDEADLK) {
+    fflush(stdout);
+    fputs("weft: internal error: deadlock: no runnable workflow and nothing pending\n", stderr);
+    weft__acts_report_pending(rt, stderr);
+    rc = WEFT_EXIT_INTERNAL;
+  }
+  rt->root = outer;
   return rc;
 }

@@ -9,7 +9,8 @@
  * final (weft_done's fast path, weft__finish). Events are rendered to JSON
  * as they close and appended to one growable buffer.
  *
- * Lanes (the trace's tid): the root runs on lane 1; a child started with
+ * Lanes (the trace's tid): weft_run's root runs on lane 1, and each root
+ * started with weft_root_start (embedding) on a lane of its own; a child started with
  * weft_call (and a compensation, and the compensation runner) runs on its
  * parent's lane -- it runs inside the parent's `yield`, so their spans
  * nest; each branch of a join takes a lane of its own, the lowest free one
@@ -277,8 +278,11 @@ static span *open_span(weft_rt *rt, weft__trace *t, weft_frame *f) {
   s->name = f->fn && f->fn->name ? f->fn->name : "?";
   s->start_us = rt->now_us;
   weft_frame *p = f->parent;
-  if (!p) {
+  if (!p && f == rt->root) {
     s->lane = 1;
+  } else if (!p) { /* a root started with weft_root_start: it runs beside the others */
+    s->lane = lane_take(t);
+    s->flags |= SPAN_OWNS_LANE;
   } else if (p->flags & WEFT_FLAG_AWAIT_JOIN) { /* a branch: a lane of its own */
     s->lane = lane_take(t);
     s->flags |= SPAN_OWNS_LANE;
@@ -379,3 +383,28 @@ uint32_t weft__trace_lane(weft_rt *rt, const weft_frame *f) {
 }
 
 size_t weft__trace_open_spans(weft_rt *rt) { return rt->trace ? rt->trace->spans.n : 0; }
+
+/* An activity call of f ended (activity.c): a span on f's lane from its
+ * start to now, category "activity", with how it ended. */
+void weft__trace_activity(weft_rt *rt, weft_frame *f, const char *name, uint64_t start_us,
+                          const char *status, bool blocking, const weft_failure *failure) {
+  weft__trace *t = rt->trace;
+  span *s = tab_find(t, f);
+  uint32_t lane = s ? s->lane : 1;
+  uint64_t now = rt->now_us < start_us ? start_us : rt->now_us;
+  event_sep(t);
+  buf_put(t, "{\"name\":", 8);
+  buf_jcstr(t, name ? name : "?");
+  buf_printf(t,
+             ",\"cat\":\"activity\",\"ph\":\"X\",\"pid\":1,\"tid\":%" PRIu32 ",\"ts\":%" PRIu64
+             ",\"dur\":%" PRIu64 ",\"args\":{\"status\":\"%s\",\"blocking\":%s",
+             lane, start_us, now - start_us, status, blocking ? "true" : "false");
+  if (failure) {
+    buf_put(t, ",\"kind\":", 8);
+    buf_jcstr(t, weft_failure_kind(failure)->name);
+    weft_str *m = weft_failure_message(failure);
+    buf_put(t, ",\"message\":", 11);
+    buf_jstr(t, m ? m->data : "", m ? (size_t)m->len : 0);
+  }
+  buf_put(t, "}}", 2);
+}

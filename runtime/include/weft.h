@@ -79,6 +79,9 @@ WEFT__STATIC_ASSERT(sizeof(struct weft_frame) == 48, "weft_frame header must be 
 
 /* f->flags is owned by the runtime: bits 0-15 shield depth (weft_shield),
  * then: */
+#define WEFT_FLAG_DEADLINE_DUE 0x00080000u   /* its deadline timer fired; acted on when the turn ends */
+#define WEFT_FLAG_DEADLINE 0x00100000u       /* parked on a child with a deadline (weft_call_deadline) */
+#define WEFT_FLAG_DEADLINE_FIRED 0x00200000u /* ... that passed: the child is being cancelled */
 #define WEFT_FLAG_AWAIT_ACT 0x00400000u   /* parked on an activity call (record pointer in its await slot, weft_act_start) */
 #define WEFT_FLAG_RUNNER 0x00800000u      /* a runtime compensation runner (never cancelled directly) */
 #define WEFT_FLAG_AWAIT_TIMER 0x01000000u /* parked on the weft_timer in its await slot (weft_sleep) */
@@ -175,6 +178,31 @@ uint32_t weft_comp_count(weft_rt *rt, const weft_frame *f); /* size of f's stack
  * (A resume function that returns a new child whose pointer is in its await
  * slot without calling weft_call is treated the same way by weft_run.) */
 weft_frame *weft_call(weft_rt *rt, weft_frame *f, weft_frame *child);
+
+/* `yield wf(args) timeout d` without a race: the child runs as with
+ * weft_call while a timer in f's await slot (ABI, 56 bytes) holds the
+ * deadline -- no branch frames, no join, nothing allocated. */
+typedef struct weft_deadline {
+  weft_frame *child; /* 0 : as for weft_call */
+  int64_t us;        /* 8 : the timeout (for the Timeout message) */
+  weft_timer timer;  /* 16 */
+} weft_deadline;
+WEFT__STATIC_ASSERT(sizeof(weft_deadline) == 56, "weft_deadline must be 56 bytes");
+
+/* weft_call plus a deadline of `us` microseconds (child already stored in
+ * the weft_deadline at f's await slot). If the deadline passes before the
+ * child finishes, the child is cancelled (like the loser of a race: a child
+ * that then finishes with a value is treated as cancelled and its
+ * compensations run) and f resumes once it has unwound. A cancellation of f
+ * itself wins over a deadline that passes afterwards. A deadline that falls
+ * due takes effect when the scheduler turn ends, so a child woken in the
+ * same turn (its own timer due at the same time) can still finish first,
+ * as the first branch of `race { E, timeout }` would. */
+weft_frame *weft_call_deadline(weft_rt *rt, weft_frame *f, weft_frame *child, int64_t us);
+/* At the resume point of weft_call_deadline: stops the timer and returns 0,
+ * or, when the deadline passed, raises Timeout ("timed out after 5s", at
+ * loc) into f and returns 1 -- the child's own outcome is then dropped. */
+int weft_deadline_end(weft_rt *rt, weft_frame *f, const weft_srcloc *loc);
 
 #define WEFT_JOIN_ALL 0u
 #define WEFT_JOIN_SETTLE 1u
@@ -465,7 +493,8 @@ int weft_run(weft_rt *rt, weft_frame *root);
 
 /* Requests cancellation of the root weft_run is driving (DESIGN 2.5):
  * weft_cancel_frame(root) (at once, or when weft_run starts); the root ends
- * WEFT_CANCELLED. Safe to call from libuv callbacks and from resume
+ * WEFT_CANCELLED. Every root started with weft_root_start (embedding) is
+ * cancelled too, in start order, and so is any root started afterwards. Safe to call from libuv callbacks and from resume
  * functions. weft_main calls it on SIGINT/SIGTERM (a second signal only says
  * that cleanup is still running). Frames are found through their await slots
  * (weft_fninfo.await_off): a frame parked without one is only cancelled when
@@ -489,6 +518,87 @@ typedef struct weft_stats {
   uint64_t resumes;       /* resume calls made by weft_run */
 } weft_stats;
 void weft_rt_stats(const weft_rt *rt, weft_stats *out);
+
+/* ---------------------------------------------------------------------------
+ * Embedding: running workflows from a C program
+ *
+ * `weftc -c app.weft -H` writes app.o and app.h. For each workflow W
+ * declared in app.weft, app.o defines and app.h declares
+ *
+ *   weft_frame *app_W_start(weft_rt *rt, <params>);
+ *   int app_W_result(weft_rt *rt, weft_frame *root, <T> *out);   (no out: W returns unit)
+ *
+ * (the prefix `app` is the file name made a C identifier, or weftc's
+ * --header-prefix). Parameters: int and duration (microseconds) int64_t,
+ * float double, bool bool, str const char * (copied; NULL is ""), list
+ * weft_list *, record and tuple weft_obj *, error weft_failure * (borrowed:
+ * the call retains them; NULL is refused). The start function makes a root
+ * frame of W and starts it with weft_root_start: it returns the root, or
+ * NULL when rt or a list/record/tuple/error argument is NULL. The result
+ * getter returns 0 and stores the result (str: a const char * owned by the
+ * root; list/record/tuple: a borrowed pointer; both valid until the root is
+ * freed), or an error code of weft_root_result.
+ *
+ * The host owns each root: it runs the runtime (weft_rt_run,
+ * weft_rt_run_once, weft_rt_run_until), reads the outcome
+ * (weft_root_status, weft_root_failure, the result getter), may cancel a
+ * root (weft_root_cancel; weft_cancel cancels every root), and frees it
+ * once it finished (weft_root_free). weft_rt_free releases what finished
+ * roots still own; a root still running then is reclaimed with the
+ * runtime's frames, but what it holds is not released.
+ * Several roots run concurrently in one runtime, interleaved by the one
+ * deterministic scheduler; they start in the order they were started.
+ */
+#define WEFT_EAGAIN (-11)    /* the root is still running (no result yet) */
+#define WEFT_EBUSY (-16)     /* the root is still running (cannot be freed); or the runtime is already running */
+#define WEFT_EDEADLK (-35)   /* roots are running, but nothing is runnable, no timer armed, no I/O pending */
+#define WEFT_EFAILED (-4003) /* the root failed or was cancelled: it has no result (weft_root_failure) */
+
+/* Registers root as a root of rt and makes it runnable (it runs when rt is
+ * run). root: allocated with weft_frame_alloc, fn and parameters set (the
+ * frame owns them), not started, no parent. result: WEFT_RES_* kind of the
+ * value in its result slot (offset 48) when it finishes DONE, so that
+ * weft_root_free releases it. After weft_cancel, a new root is cancelled
+ * at once (it never runs its body and ends CANCELLED). Returns 0, or
+ * WEFT_EINVAL (not a fresh root frame, or already started). Generated start
+ * functions call this; C code rarely needs to. */
+int weft_root_start(weft_rt *rt, weft_frame *root, uint32_t result);
+
+/* Runs until every started root finished: 0; WEFT_EDEADLK (roots are
+ * running, but nothing can make progress: an activity that never
+ * completes); WEFT_EBUSY when called while rt is running (from a workflow). Blocks in
+ * libuv while waiting for timers and I/O (virtual time jumps instead). */
+int weft_rt_run(weft_rt *rt);
+/* One scheduler turn, never blocking: polls I/O once, fires due timers
+ * (virtual time: jumps to the next timer when nothing is runnable), runs
+ * what is runnable (at most one turn's budget of resumes). Returns the
+ * number of roots still running (0: all finished), WEFT_EDEADLK when roots
+ * are running but nothing could ever wake them, or WEFT_EBUSY. With real
+ * time, wait for weft_timer_next_expiry (or I/O) between calls. */
+int weft_rt_run_once(weft_rt *rt);
+/* Runs until root finished (others make progress meanwhile): 0,
+ * WEFT_EINVAL (not a root of rt), WEFT_EDEADLK or WEFT_EBUSY. */
+int weft_rt_run_until(weft_rt *rt, weft_frame *root);
+
+/* WEFT_RUNNING, WEFT_DONE, WEFT_FAILED or WEFT_CANCELLED; WEFT_EINVAL when
+ * root is not a root of rt (NULL, never started, or freed). */
+int weft_root_status(weft_rt *rt, const weft_frame *root);
+/* The failure of a FAILED or CANCELLED root (borrowed: valid until the root
+ * is freed; weft_failure_report prints it), else NULL. */
+const weft_failure *weft_root_failure(weft_rt *rt, const weft_frame *root);
+/* For generated result getters: 0 and *slot = the address of a DONE root's
+ * result slot; WEFT_EINVAL (not a root of rt, or fn given and root is not
+ * a frame of workflow fn), WEFT_EAGAIN (running) or WEFT_EFAILED. */
+int weft_root_result(weft_rt *rt, const weft_frame *root, const weft_fninfo *fn, const void **slot);
+/* Requests cancellation of root (DESIGN 2.5; weft_cancel_frame): it
+ * unwinds -- finally blocks and compensations run -- the next time rt runs,
+ * and ends WEFT_CANCELLED (or otherwise, if it finishes first). 0 (also for
+ * a finished root: nothing happens), or WEFT_EINVAL. */
+int weft_root_cancel(weft_rt *rt, weft_frame *root);
+/* Frees a finished root: releases its result or failure and its frame.
+ * 0, WEFT_EINVAL (not a root of rt), or WEFT_EBUSY while it is running
+ * (cancel it and run rt until it finished first). */
+int weft_root_free(weft_rt *rt, weft_frame *root);
 
 /* ---------------------------------------------------------------------------
  * Heap values (ABI). Immutable, reference counted, uniform 16-byte prefix.

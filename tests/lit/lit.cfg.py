@@ -9,6 +9,8 @@
 #   %cc         the C compiler
 #   %runtime    the directory holding libweft.a
 #   %weft-include  the directory holding weft.h
+#   %weft-sanflags -fsanitize=... of a sanitized build (empty otherwise), for
+#                  C programs linked with libweft.a by hand
 # Features: asan (sanitized build, also named weft-asan), debug (debug build).
 #
 # Run against a configured build directory:
@@ -61,6 +63,11 @@ else:
     config.substitutions.append(("%weft-include", os.path.join(config.weft_src_root, "runtime", "include")))
     config.substitutions.append(("%runtime", config.weft_runtime_dir))
     config.substitutions.append(("%cc", config.weft_cc or "cc"))
+
+    # C programs linked with libweft.a by hand need the build's sanitizer flags.
+    sanitized = config.weft_sanitize and config.weft_sanitize != "none"
+    config.substitutions.append(
+        ("%weft-sanflags", "-fsanitize=" + config.weft_sanitize if sanitized else ""))
 
     if config.weft_sanitize and config.weft_sanitize != "none":
         config.available_features.add("asan")
