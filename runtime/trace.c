@@ -15,6 +15,7 @@
  * parent's lane -- it runs inside the parent's `yield`, so their spans
  * nest; each branch of a join takes a lane of its own, the lowest free one
  * (a min-heap of freed lanes), given back when the branch's span closes.
+ * An activity call is a span (cat "activity") on the lane of its frame.
  * Every span on a lane lies inside the span of the frame owning the lane,
  * so spans on one lane nest properly.
  */
@@ -350,6 +351,30 @@ void weft__trace_runner_end(weft_rt *rt, weft_frame *runner, uint32_t ran, uint3
   close_span(t, s, rt->now_us, failed ? "failed" : "done", NULL, extra);
 }
 
+/* An activity call: one complete event on the lane of the frame that waited
+ * for it (rendered when the call settles, so no table entry). */
+void weft__trace_activity(weft_rt *rt, weft_frame *f, const char *name, uint64_t start_us,
+                          const char *status, bool blocking) {
+  weft__trace *t = rt->trace;
+  span *fs = tab_find(t, f);
+  uint64_t now = rt->now_us;
+  event_sep(t);
+  buf_put(t, "{\"name\":", 8);
+  buf_jcstr(t, name);
+  buf_printf(t, ",\"cat\":\"activity\",\"ph\":\"X\",\"pid\":1,\"tid\":%" PRIu32 ",\"ts\":%" PRIu64
+                ",\"dur\":%" PRIu64 ",\"args\":{\"status\":\"%s\"",
+             fs ? fs->lane : 1u, start_us, now >= start_us ? now - start_us : 0, status);
+  if (blocking) buf_put(t, ",\"blocking\":true", 16);
+  const weft_failure *e = f->failure;
+  if (!strcmp(status, "failed") && e) {
+    buf_put(t, ",\"kind\":", 8);
+    buf_jcstr(t, e->kind && e->kind->name ? e->kind->name : "?");
+    buf_put(t, ",\"message\":", 11);
+    buf_jstr(t, e->message->data, (size_t)e->message->len);
+  }
+  buf_put(t, "}}", 2);
+}
+
 /* ---- for the unit tests ------------------------------------------------------------ */
 
 uint32_t weft__trace_lane(weft_rt *rt, const weft_frame *f) {
@@ -358,28 +383,3 @@ uint32_t weft__trace_lane(weft_rt *rt, const weft_frame *f) {
 }
 
 size_t weft__trace_open_spans(weft_rt *rt) { return rt->trace ? rt->trace->spans.n : 0; }
-
-/* An activity call of f ended (activity.c): a span on f's lane from its
- * start to now, category "activity", with how it ended. */
-void weft__trace_activity(weft_rt *rt, weft_frame *f, const char *name, uint64_t start_us,
-                          const char *status, bool blocking, const weft_failure *failure) {
-  weft__trace *t = rt->trace;
-  span *s = tab_find(t, f);
-  uint32_t lane = s ? s->lane : 1;
-  uint64_t now = rt->now_us < start_us ? start_us : rt->now_us;
-  event_sep(t);
-  buf_put(t, "{\"name\":", 8);
-  buf_jcstr(t, name ? name : "?");
-  buf_printf(t,
-             ",\"cat\":\"activity\",\"ph\":\"X\",\"pid\":1,\"tid\":%" PRIu32 ",\"ts\":%" PRIu64
-             ",\"dur\":%" PRIu64 ",\"args\":{\"status\":\"%s\",\"blocking\":%s",
-             lane, start_us, now - start_us, status, blocking ? "true" : "false");
-  if (failure) {
-    buf_put(t, ",\"kind\":", 8);
-    buf_jcstr(t, weft_failure_kind(failure)->name);
-    weft_str *m = weft_failure_message(failure);
-    buf_put(t, ",\"message\":", 11);
-    buf_jstr(t, m ? m->data : "", m ? (size_t)m->len : 0);
-  }
-  buf_put(t, "}}", 2);
-}
