@@ -50,6 +50,14 @@ static void clock_read(weft_rt *rt) {
   if (now > rt->now_us) rt->now_us = now;
 }
 
+/* The clock as it is now, without moving the turn's clock (for trace
+ * spans that end inside libuv callbacks, before the next read). */
+uint64_t weft__clock_peek(const weft_rt *rt) {
+  if (rt->opts.virtual_time) return rt->now_us;
+  uint64_t now = rt->wall_base_us + (uv_hrtime() - rt->mono_base_ns) / 1000;
+  return now > rt->now_us ? now : rt->now_us;
+}
+
 weft_rt *weft_rt_new(const weft_rt_options *o) {
   weft_rt *rt = weft__xcalloc(1, sizeof *rt);
   if (o) rt->opts = *o;

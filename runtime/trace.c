@@ -357,7 +357,7 @@ void weft__trace_activity(weft_rt *rt, weft_frame *f, const char *name, uint64_t
                           const char *status, bool blocking) {
   weft__trace *t = rt->trace;
   span *fs = tab_find(t, f);
-  uint64_t now = rt->now_us;
+  uint64_t now = weft__clock_peek(rt); /* a blocking call ends in a libuv callback */
   event_sep(t);
   buf_put(t, "{\"name\":", 8);
   buf_jcstr(t, name);

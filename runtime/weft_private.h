@@ -170,6 +170,7 @@ struct weft_rt {
 };
 
 weft_frame *weft__runq_pop(weft_rt *rt); /* for tests: next frame the scheduler would run */
+uint64_t weft__clock_peek(const weft_rt *rt); /* the clock now, the turn's clock unchanged */
 
 static inline void *weft__await_slot(const weft_frame *f) { return (char *)f + f->fn->await_off; }
 /* cancel.c: a deadline timer fired (queued for the turn's end); the turn
