@@ -598,6 +598,42 @@ static void test_random(void **state) {
   weft_rt_free(one);
 }
 
+/* --weft-seed / WEFT_SEED through weft_main: main prints weft_random */
+static weft_frame *seed_main_resume(weft_rt *rt, weft_frame *f) {
+  assert_ptr_equal(weft_current_rt(), rt);
+  printf("%llu\n", (unsigned long long)weft_random(rt));
+  return weft_done(rt, f);
+}
+static const weft_fninfo seed_main_info = {seed_main_resume, sizeof(weft_frame), 0, "main", "t.weft"};
+static int seed_child(void *arg) {
+  char *argv[] = {"prog", arg, NULL};
+  return weft_main(arg ? 2 : 1, argv, &seed_main_info, 0);
+}
+
+static void test_seed_options(void **state) {
+  (void)state;
+  weft_rt_options o = {.seed = 42};
+  weft_rt *rt = weft_rt_new(&o);
+  char want[32];
+  snprintf(want, sizeof want, "%llu\n", (unsigned long long)weft_random(rt));
+  weft_rt_free(rt);
+  char *out;
+  assert_int_equal(run_child(seed_child, "--weft-seed=42", &out), 0);
+  assert_string_equal(out, want);
+  free(out);
+  assert_int_equal(run_child(seed_child, "--weft-seed=0x2a", &out), 0);
+  assert_string_equal(out, want);
+  free(out);
+  setenv("WEFT_SEED", "42", 1);
+  assert_int_equal(run_child(seed_child, NULL, &out), 0);
+  assert_string_equal(out, want);
+  free(out);
+  unsetenv("WEFT_SEED");
+  assert_int_equal(run_child(seed_child, "--weft-seed=x1", &out), WEFT_EXIT_USAGE);
+  assert_string_equal(out, "weft: runtime option '--weft-seed' needs an unsigned number: --weft-seed=N\n");
+  free(out);
+}
+
 int main(void) {
   setenv("UV_THREADPOOL_SIZE", "1", 1); /* before the pool starts: test_blocking_cancel_queued */
   const struct CMUnitTest tests[] = {
@@ -616,6 +652,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_deadlock_and_abandon, setup, teardown),
       cmocka_unit_test_setup_teardown(test_trace_span, setup, teardown),
       cmocka_unit_test_setup_teardown(test_random, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_seed_options, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
