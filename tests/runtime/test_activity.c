@@ -598,6 +598,81 @@ static void test_random(void **state) {
   weft_rt_free(one);
 }
 
+/* completions of a non-blocking call from another thread are refused; a
+ * thunk that completes and then cancels its own runtime gets its result and
+ * the cancellation at the next suspension */
+static int foreign_rc;
+static void *foreign_main(void *arg) {
+  (void)arg;
+  foreign_rc = weft_complete_int(last, 1);
+  return NULL;
+}
+static void foreign_cb(uv_timer_t *t) {
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, foreign_main, NULL), 0);
+  pthread_join(th, NULL);
+  assert_int_equal(weft_complete_int(last, 7), WEFT_OK);
+  uv_close((uv_handle_t *)t, NULL);
+}
+static void self_cancel_thunk(weft_act a, const uint64_t *args) {
+  (void)args;
+  assert_int_equal(weft_complete_int(a, 5), WEFT_OK);
+  weft_cancel(weft_act_rt(a));
+}
+static const weft_actinfo self_cancel_info = {self_cancel_thunk, "selfcancel", "order.weft", 13, 0, WEFT_RES_INT, 0, 0};
+
+typedef struct two_calls {
+  weft_frame h;
+  union {
+    void *rec;
+    weft_timer t;
+  } aw;
+  int rc1, rc2;
+  uint64_t out1;
+} two_calls;
+static weft_frame *two_calls_resume(weft_rt *rt, weft_frame *f) {
+  two_calls *c = (two_calls *)f;
+  switch (f->state) {
+  case 0:
+    f->state = 1;
+    return weft_act_start(rt, f, &self_cancel_info, NULL, &call_loc);
+  case 1:
+    f->state = 2;
+    c->rc1 = weft_act_finish(rt, f, &c->out1);
+    return weft_act_start(rt, f, &twice_info, (uint64_t[]){1}, &call_loc); /* not called: cancelled */
+  default:
+    c->rc2 = weft_act_finish(rt, f, &(uint64_t){0});
+    return weft_failed(rt, f);
+  }
+}
+static const weft_fninfo two_calls_info = {two_calls_resume, sizeof(two_calls), offsetof(two_calls, aw), "main",
+                                           "order.weft"};
+
+static void test_threads_and_self_cancel(void **state) {
+  (void)state;
+  weft_rt *rt = virtual_rt();
+  static uv_timer_t t;
+  uv_timer_init(weft_rt_loop(rt), &t);
+  uv_timer_start(&t, foreign_cb, 2, 0);
+  caller *c = run_call(rt, &never_info, 0, 0);
+  assert_int_equal(foreign_rc, WEFT_ETHREAD);
+  assert_int_equal(c->rc, 0);
+  assert_int_equal((int64_t)c->out, 7);
+  weft_frame_free(rt, &c->h);
+  two_calls *tc = weft_frame_alloc(rt, sizeof *tc);
+  tc->h.fn = &two_calls_info;
+  double_rc = 0;
+  assert_int_equal(weft_run(rt, &tc->h), 0);
+  assert_int_equal(tc->rc1, 0);
+  assert_int_equal((int64_t)tc->out1, 5);
+  assert_int_equal(tc->rc2, 1);
+  assert_int_equal(double_rc, 0); /* twice_thunk never ran */
+  assert_int_equal(tc->h.status, WEFT_CANCELLED);
+  weft_failure_free(weft_failure_take(&tc->h));
+  weft_frame_free(rt, &tc->h);
+  weft_rt_free(rt);
+}
+
 /* --weft-seed / WEFT_SEED through weft_main: main prints weft_random */
 static weft_frame *seed_main_resume(weft_rt *rt, weft_frame *f) {
   assert_ptr_equal(weft_current_rt(), rt);
@@ -653,6 +728,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_trace_span, setup, teardown),
       cmocka_unit_test_setup_teardown(test_random, setup, teardown),
       cmocka_unit_test_setup_teardown(test_seed_options, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_threads_and_self_cancel, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
