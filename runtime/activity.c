@@ -109,7 +109,7 @@ static weft__act *record_take(void) {
     r->index = table_n;
     table[table_n++] = r;
   }
-  r->gen++;
+  if (++r->gen == 0) r->gen = 1; /* a zero generation would make the handle invalid */
   r->next_free = 0;
   r->live = true;
   r->state = ACT_PENDING;
@@ -387,6 +387,12 @@ int weft_act_finish(weft_rt *rt, weft_frame *f, uint64_t *out) {
 void weft__act_cancel(weft_rt *rt, weft_frame *f) {
   weft__act *r = *(weft__act **)weft__await_slot(f);
   (void)rt;
+  if (r->settled) {
+    /* completed inside its thunk, which then cancelled: the result is
+     * delivered, the cancellation waits for f's next suspension */
+    f->flags |= WEFT_FLAG_CANCEL_PENDING;
+    return;
+  }
   pthread_mutex_lock(&table_mu);
   atomic_store(&r->cancel_requested, true);
   weft_cancel_hook hook = NULL;
