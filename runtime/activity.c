@@ -109,7 +109,7 @@ static weft__act *record_take(void) {
     r->index = table_n;
     table[table_n++] = r;
   }
-  r->gen++;
+  if (++r->gen == 0) r->gen = 1; /* a zero generation would make the handle invalid */
   r->next_free = 0;
   r->live = true;
   r->state = ACT_PENDING;
@@ -222,8 +222,7 @@ static void settle(weft__act *r) {
     r->vkind = VK_NONE; /* a value is now the result word, owned by the finisher */
   }
   if (WEFT__UNLIKELY(rt->trace))
-    weft__trace_activity(rt, f, r->info->name, r->start_us, status,
-                         r->info->flags & WEFT_ACT_BLOCKING, r->out_failed && !strcmp(status, "failed") ? f->failure : NULL);
+    weft__trace_activity(rt, f, r->info->name, r->start_us, status, r->info->flags & WEFT_ACT_BLOCKING);
 }
 
 /* f may run again (outcome settled). */
@@ -251,9 +250,9 @@ static void release_record(weft__act *r, bool abandoned) {
   if (r->args != r->inl) free(r->args);
   r->args = NULL;
   drop_outcome(r);
+  pthread_mutex_lock(&table_mu);
   r->rt = NULL;
   r->f = NULL;
-  pthread_mutex_lock(&table_mu);
   if (abandoned) r->state = ACT_ABANDONED;
   record_put(r);
   pthread_mutex_unlock(&table_mu);
@@ -327,9 +326,9 @@ weft_frame *weft_act_start(weft_rt *rt, weft_frame *f, const weft_actinfo *info,
   r->info = info;
   r->loc = loc;
   r->loop_thread = pthread_self();
-  pthread_mutex_unlock(&table_mu);
   r->rt = rt;
   r->f = f;
+  pthread_mutex_unlock(&table_mu);
   r->in_thunk = r->settled = r->out_failed = false;
   r->start_us = rt->now_us;
   uint32_t n = info->nargs;
@@ -388,6 +387,12 @@ int weft_act_finish(weft_rt *rt, weft_frame *f, uint64_t *out) {
 void weft__act_cancel(weft_rt *rt, weft_frame *f) {
   weft__act *r = *(weft__act **)weft__await_slot(f);
   (void)rt;
+  if (r->settled) {
+    /* completed inside its thunk, which then cancelled: the result is
+     * delivered, the cancellation waits for f's next suspension */
+    f->flags |= WEFT_FLAG_CANCEL_PENDING;
+    return;
+  }
   pthread_mutex_lock(&table_mu);
   atomic_store(&r->cancel_requested, true);
   weft_cancel_hook hook = NULL;
@@ -533,7 +538,7 @@ static int complete(weft_act a, const completion *c) {
     bool blocking = r->info->flags & WEFT_ACT_BLOCKING;
     if (blocking && c->value) {
       code = WEFT_ETHREAD;
-      release_value = false;
+      release_value = pthread_equal(self, r->loop_thread);
       snprintf(why, sizeof why,
                "completed with weft_complete_value but runs on the thread pool (blocking "
                "activities complete with scalars or strings)");

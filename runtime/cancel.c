@@ -2,8 +2,9 @@
  * awaits; child calls.
  *
  * A frame parked on an effect records it in its flags (WEFT_FLAG_AWAIT_*)
- * and in its await slot (weft_fninfo.await_off): its timer, its child, or
- * its join. weft_cancel_frame follows those links down from the cancelled
+ * and in its await slot (weft_fninfo.await_off): its timer, its child, its
+ * join, or its activity call record (activity.c: cancel hook, or the
+ * result dropped when the activity completes). weft_cancel_frame follows those links down from the cancelled
  * frame, so cancelling costs what it reaches -- one timer and one frame for
  * the loser of `race { f(), timeout }` -- never a scan of all timers or
  * frames.
@@ -36,11 +37,9 @@ void weft__cancel_root(weft_rt *rt) { weft_cancel_frame(rt, rt->root); }
 
 /* ---- top-down ------------------------------------------------------------------------ */
 
-static void raise_cancelled(weft_rt *rt, weft_frame *f) {
+void weft__raise_cancelled(weft_rt *rt, weft_frame *f) {
   weft_raise_cstr(rt, f, &weft_kind_Cancelled, "cancelled", NULL);
 }
-
-void weft__raise_cancelled(weft_rt *rt, weft_frame *f) { raise_cancelled(rt, f); }
 
 typedef struct walk {
   weft_join *j;
@@ -65,6 +64,7 @@ void weft_cancel_frame(weft_rt *rt, weft_frame *f) {
                              : (fl & WEFT_FLAG_AWAIT_TIMER)                   ? "timer"
                              : (fl & WEFT_FLAG_AWAIT_ACT)                     ? "activity"
                              : (fl & (WEFT_FLAG_AWAIT_CHILD | WEFT_FLAG_AWAIT_JOIN)) ? "forwarded"
+                             : (fl & WEFT_FLAG_AWAIT_ACT)                     ? "activity"
                                                                               : "pending");
         if (fl & (WEFT_FLAG_SHIELD_MASK | WEFT_FLAG_RUNNER)) {
           /* finally / compensation running: deferred to the outermost
@@ -73,10 +73,11 @@ void weft_cancel_frame(weft_rt *rt, weft_frame *f) {
         } else if (fl & WEFT_FLAG_AWAIT_TIMER) {
           f->flags = fl & ~WEFT_FLAG_AWAIT_TIMER;
           weft_timer_cancel(rt, weft__await_slot(f)); /* no-op if it fired already */
-          raise_cancelled(rt, f);
+          weft__raise_cancelled(rt, f);
           if (!(fl & WEFT_FLAG_QUEUED)) weft_ready_fifo(rt, f);
         } else if (fl & WEFT_FLAG_AWAIT_ACT) {
-          /* its cancel hook ends the call now; without one f waits for it */
+          /* the hook runs (f made ready with Cancelled) or f waits for the
+           * completion, whose result is then dropped */
           f->flags = fl;
           weft__act_cancel(rt, f);
         } else if (fl & WEFT_FLAG_AWAIT_CHILD) {
@@ -185,7 +186,7 @@ int weft_deadline_end(weft_rt *rt, weft_frame *f, const weft_srcloc *loc) {
     return 0;
   }
   if (fl & WEFT_FLAG_CANCELLED) { /* cancelled while the child unwound: that wins */
-    raise_cancelled(rt, f);
+    weft__raise_cancelled(rt, f);
     return 1;
   }
   weft_str *dur = weft_str_from_duration(d->us);

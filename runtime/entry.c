@@ -2,6 +2,7 @@
  * turns its outcome into an exit status. */
 #include "weft_private.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -73,14 +74,15 @@ int weft_main_opts(int argc, char **argv, const weft_fninfo *main_fn, uint32_t f
     }
     if (nlen == 11 && !strncmp(a, "--weft-seed", 11)) {
       char *end = NULL;
-      unsigned long long v = eq && eq[1] ? strtoull(eq + 1, &end, 0) : 0;
-      if (!eq || !eq[1] || *end) {
+      errno = 0;
+      unsigned long long v = eq && eq[1] && eq[1] != '-' ? strtoull(eq + 1, &end, 0) : 0;
+      if (!end || *end || errno) {
         fflush(stdout);
-        fputs("weft: runtime option '--weft-seed' needs a number: --weft-seed=N\n", stderr);
+        fputs("weft: runtime option '--weft-seed' needs an unsigned number: --weft-seed=N\n", stderr);
         free(av);
         return WEFT_EXIT_USAGE;
       }
-      o.seed = v;
+      o.seed = (uint64_t)v;
       continue;
     }
     fflush(stdout);

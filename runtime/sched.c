@@ -12,6 +12,7 @@
  */
 #include "weft_private.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,48 +24,21 @@ void weft_rt_options_from_env(weft_rt_options *o) {
   const char *tr = getenv("WEFT_TRACE");
   o->trace_file = tr && *tr ? tr : NULL;
   const char *seed = getenv("WEFT_SEED");
-  o->seed = seed && *seed ? strtoull(seed, NULL, 0) : 0;
+  if (seed && *seed) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(seed, &end, 0);
+    if (*end || errno || *seed == '-') {
+      fflush(stdout);
+      fprintf(stderr, "weft: ignoring WEFT_SEED='%s': not an unsigned number\n", seed);
+    } else {
+      o->seed = (uint64_t)v;
+    }
+  }
 }
 
-/* ---- random numbers: xoshiro256** seeded through splitmix64 ---------------------- */
-
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-  return z ^ (z >> 31);
-}
-
-static void rng_seed(weft_rt *rt, uint64_t seed) {
-  uint64_t x = seed ? seed : 1;
-  for (int i = 0; i < 4; i++) rt->rng[i] = splitmix64(&x);
-}
-
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t weft_random(weft_rt *rt) {
-  uint64_t *s = rt->rng;
-  uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return r;
-}
-
-/* Lemire's method would need 128-bit products; rejection of the biased top
- * is just as exact and cheap enough here. */
-uint64_t weft_random_below(weft_rt *rt, uint64_t n) {
-  if (n <= 1) return 0;
-  uint64_t limit = UINT64_MAX - UINT64_MAX % n; /* [0, limit) is a multiple of n */
-  uint64_t r;
-  do r = weft_random(rt);
-  while (r >= limit);
-  return r % n;
-}
-
+/* The runtime weft__drive drives on this thread; saved and restored around
+ * each drive, so a runtime driven inside another's activity works. */
 static _Thread_local weft_rt *current_rt;
 weft_rt *weft_current_rt(void) { return current_rt; }
 
@@ -74,6 +48,14 @@ static void clock_read(weft_rt *rt) {
   if (rt->opts.virtual_time) return;
   uint64_t now = rt->wall_base_us + (uv_hrtime() - rt->mono_base_ns) / 1000;
   if (now > rt->now_us) rt->now_us = now;
+}
+
+/* The clock as it is now, without moving the turn's clock (for trace
+ * spans that end inside libuv callbacks, before the next read). */
+uint64_t weft__clock_peek(const weft_rt *rt) {
+  if (rt->opts.virtual_time) return rt->now_us;
+  uint64_t now = rt->wall_base_us + (uv_hrtime() - rt->mono_base_ns) / 1000;
+  return now > rt->now_us ? now : rt->now_us;
 }
 
 weft_rt *weft_rt_new(const weft_rt_options *o) {
@@ -90,9 +72,9 @@ weft_rt *weft_rt_new(const weft_rt_options *o) {
     rt->mono_base_ns = uv_hrtime();
     rt->now_us = rt->wall_base_us;
   }
-  rng_seed(rt, rt->opts.seed);
   weft__pool_init(&rt->pool);
   weft__wheel_init(&rt->wheel, rt->now_us);
+  weft__rng_seed(rt, rt->opts.seed);
   if (rt->opts.trace_file) weft__trace_open(rt, rt->opts.trace_file);
   rt->opts.trace_file = NULL; /* the caller's string need not outlive this call */
   return rt;
@@ -105,15 +87,18 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
 
 void weft_rt_free(weft_rt *rt) {
   if (!rt) return;
-  weft__acts_abandon(rt); /* before the loop is drained: blocking calls end there */
   weft__roots_destroy(rt);
   weft__trace_close(rt);
+  /* Activity calls still pending (a deadlock, an embedding that gave up):
+   * their hooks run now; blocking ones are freed by the uv_run below. */
+  weft__acts_abandon(rt);
   weft__std_free(rt); /* closes the std modules' handles with their own callbacks */
   /* Close our timer and anything an activity left open, then let libuv run
    * the close callbacks so uv_loop_close succeeds. */
   uv_walk(&rt->loop, close_walk_cb, NULL);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&rt->loop)) weft__internal_error("libuv loop still busy at exit");
+  if (rt->acts) weft__internal_error("activity calls still pending after the loop closed");
   weft__comps_destroy(rt);
   weft__pool_destroy(&rt->pool);
   free(rt);

@@ -357,7 +357,7 @@ void weft__trace_activity(weft_rt *rt, weft_frame *f, const char *name, uint64_t
                           const char *status, bool blocking) {
   weft__trace *t = rt->trace;
   span *fs = tab_find(t, f);
-  uint64_t now = rt->now_us;
+  uint64_t now = weft__clock_peek(rt); /* a blocking call ends in a libuv callback */
   event_sep(t);
   buf_put(t, "{\"name\":", 8);
   buf_jcstr(t, name);
@@ -383,28 +383,3 @@ uint32_t weft__trace_lane(weft_rt *rt, const weft_frame *f) {
 }
 
 size_t weft__trace_open_spans(weft_rt *rt) { return rt->trace ? rt->trace->spans.n : 0; }
-
-/* An activity call of f ended (activity.c): a span on f's lane from its
- * start to now, category "activity", with how it ended. */
-void weft__trace_activity(weft_rt *rt, weft_frame *f, const char *name, uint64_t start_us,
-                          const char *status, bool blocking, const weft_failure *failure) {
-  weft__trace *t = rt->trace;
-  span *s = tab_find(t, f);
-  uint32_t lane = s ? s->lane : 1;
-  uint64_t now = rt->now_us < start_us ? start_us : rt->now_us;
-  event_sep(t);
-  buf_put(t, "{\"name\":", 8);
-  buf_jcstr(t, name ? name : "?");
-  buf_printf(t,
-             ",\"cat\":\"activity\",\"ph\":\"X\",\"pid\":1,\"tid\":%" PRIu32 ",\"ts\":%" PRIu64
-             ",\"dur\":%" PRIu64 ",\"args\":{\"status\":\"%s\",\"blocking\":%s",
-             lane, start_us, now - start_us, status, blocking ? "true" : "false");
-  if (failure) {
-    buf_put(t, ",\"kind\":", 8);
-    buf_jcstr(t, weft_failure_kind(failure)->name);
-    weft_str *m = weft_failure_message(failure);
-    buf_put(t, ",\"message\":", 11);
-    buf_jstr(t, m ? m->data : "", m ? (size_t)m->len : 0);
-  }
-  buf_put(t, "}}", 2);
-}

@@ -162,27 +162,15 @@ struct weft_rt {
   uint64_t root_seq;               /* start order, for deterministic cancel-all */
   uint32_t driving;                /* nesting depth of weft__drive (re-entry guard) */
 
-  /* activity.c: calls started and not finished, in start order */
-  struct weft__act *acts, *acts_tail;
-  uint64_t rng[4];                 /* weft_random: xoshiro256** state */
+  struct weft__act *acts, *acts_tail; /* activity.c: calls not finished yet, in start order */
+  uint64_t rng[4];                 /* random.c: xoshiro256** state (never all zero) */
 
   uv_loop_t loop;
   uv_timer_t uvtimer;              /* armed for the wheel's next expiry while idle (real mode) */
 };
 
-/* ---- activity.c: C activities ---------------------------------------------- */
-
-typedef struct weft__act weft__act;
-/* weft_cancel_frame on a frame parked on an activity call (AWAIT_ACT) */
-void weft__act_cancel(weft_rt *rt, weft_frame *f);
-/* weft_rt_free: pending calls end; their handles become stale */
-void weft__acts_abandon(weft_rt *rt);
-/* the deadlock report: which activities never completed */
-void weft__acts_report_pending(weft_rt *rt, FILE *out);
-/* cancel.c: raises Cancelled into f */
-void weft__raise_cancelled(weft_rt *rt, weft_frame *f);
-
 weft_frame *weft__runq_pop(weft_rt *rt); /* for tests: next frame the scheduler would run */
+uint64_t weft__clock_peek(const weft_rt *rt); /* the clock now, the turn's clock unchanged */
 
 static inline void *weft__await_slot(const weft_frame *f) { return (char *)f + f->fn->await_off; }
 /* cancel.c: a deadline timer fired (queued for the turn's end); the turn
@@ -200,6 +188,24 @@ weft_frame *weft__join_branch_finished(weft_rt *rt, weft_frame *p, weft_frame *b
 weft_frame *weft__join_next_start(weft_rt *rt);
 /* cancel.c: weft_cancel_frame(rt->root) */
 void weft__cancel_root(weft_rt *rt);
+/* cancel.c: raises the Cancelled failure a cancellation delivers into f */
+void weft__raise_cancelled(weft_rt *rt, weft_frame *f);
+
+/* ---- activity.c: C activity calls ------------------------------------------------ */
+typedef struct weft__act weft__act;
+/* weft_cancel_frame reached f, parked on an activity call (not shielded):
+ * calls its cancel hook (f unwinds at once) or marks the call cancelled (f
+ * waits for the completion; a blocking call not started yet never runs). */
+void weft__act_cancel(weft_rt *rt, weft_frame *f);
+/* weft_rt_free: every unfinished call is abandoned (cancel hooks called,
+ * arguments released; blocking ones when their work returns); later
+ * completions are stale (WEFT_EINVAL). */
+void weft__acts_abandon(weft_rt *rt);
+/* Deadlock report: one line per call still waiting for its completion. */
+void weft__acts_report_pending(weft_rt *rt, FILE *out);
+
+/* ---- random.c ---------------------------------------------------------------------- */
+void weft__rng_seed(weft_rt *rt, uint64_t seed); /* seed 0 = 1 */
 
 /* sched.c: the scheduler loop behind weft_run, weft_rt_run, weft_rt_run_once
  * and weft_rt_run_until (see there); 0 or WEFT_EDEADLK. */
@@ -240,8 +246,9 @@ void weft__trace_sleep(weft_rt *rt, weft_frame *f, int64_t us);
 void weft__trace_cancel(weft_rt *rt, weft_frame *f, const char *how); /* the cancellation reached f */
 void weft__trace_runner_start(weft_rt *rt, weft_frame *runner, weft_frame *target);
 void weft__trace_runner_end(weft_rt *rt, weft_frame *runner, uint32_t ran, uint32_t failed);
+/* An activity call of f settled (status done/failed/cancelled): a span on f's lane from start_us. */
 void weft__trace_activity(weft_rt *rt, weft_frame *f, const char *name, uint64_t start_us,
-                          const char *status, bool blocking, const weft_failure *failure);
+                          const char *status, bool blocking);
 uint32_t weft__trace_lane(weft_rt *rt, const weft_frame *f); /* tests: lane of f's open span, 0 if none */
 size_t weft__trace_open_spans(weft_rt *rt);                  /* tests */
 

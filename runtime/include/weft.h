@@ -479,8 +479,9 @@ typedef struct weft_rt_options {
 } weft_rt_options;
 
 /* Fills o from WEFT_VIRTUAL_TIME, WEFT_CHECK_LEAKS, WEFT_STATS: a variable is
- * "on" if set to a non-empty value other than "0"; and trace_file from
- * WEFT_TRACE (a non-empty value). */
+ * "on" if set to a non-empty value other than "0"; trace_file from
+ * WEFT_TRACE (a non-empty value); seed from WEFT_SEED (an unsigned number,
+ * decimal or 0x hex; anything else is ignored with a warning). */
 void weft_rt_options_from_env(weft_rt_options *o);
 weft_rt *weft_rt_new(const weft_rt_options *o); /* o == NULL: all off (real time) */
 void weft_rt_free(weft_rt *rt);                 /* frees every frame, timer state and the loop */
@@ -763,7 +764,8 @@ bool weft_unshield(weft_rt *rt, weft_frame *f, int32_t sub);
 
 /* Runtime options come from the environment (weft_rt_options_from_env) and
  * from --weft-* arguments, which are removed before main's args list is
- * built (both entry points): --weft-trace=FILE (wins over WEFT_TRACE). An
+ * built (both entry points): --weft-trace=FILE (wins over WEFT_TRACE),
+ * --weft-seed=N (wins over WEFT_SEED). An
  * unknown --weft-* argument is an error: "weft: unknown runtime option
  * '--weft-foo'", exit WEFT_EXIT_USAGE (2).
  * Returns the exit status: the int result mod 256 (RETURNS_INT) or 0, 1 after
