@@ -80,7 +80,9 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   (void)hint;
   proc *p = h->data;
   weft__buf *b = &p->out[h == (uv_handle_t *)&p->pipe[1]];
-  weft__buf_reserve(b, 65536);
+  /* room for as much again as read so far, 4 KiB to 64 KiB: small outputs of
+   * many concurrent processes stay small */
+  weft__buf_reserve(b, b->len < 4096 ? 4096 : b->len > 65536 ? 65536 : b->len);
   *buf = uv_buf_init(b->p + b->len, (unsigned)(b->cap - b->len));
 }
 
