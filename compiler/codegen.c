@@ -58,7 +58,7 @@ typedef enum {
   RT_RAISE_CSTR, RT_RAISE_INDEX, RT_RAISE_DIV0, RT_RAISE_OVERFLOW, RT_MAIN,
   RT_RAISE, RT_RERAISE, RT_FAIL_IS, RT_FAIL_CAUSE, RT_FAIL_KIND, RT_FAIL_MSG,
   RT_SHIELD, RT_UNSHIELD, RT_COMP_PUSH, RT_CALL, RT_JOIN_START, RT_JOIN_ALLOC, RT_JOIN_FREE, RT_COMP_ADOPT,
-  RT_ACT_START, RT_ACT_FINISH, RT_FRAME_NEW,
+  RT_ACT_START, RT_ACT_FINISH, RT_FRAME_NEW, RT_CALL_DEADLINE, RT_DEADLINE_END,
   RT__COUNT
 } RtFn;
 
@@ -115,6 +115,8 @@ static void rt_init(void) {
   rt_declare(RT_ACT_START, "weft_act_start", t_ptr, P(t_ptr, t_ptr, t_ptr, t_ptr, t_ptr), 5);
   rt_declare(RT_ACT_FINISH, "weft_act_finish", t_i32, P(t_ptr, t_ptr, t_ptr), 3);
   rt_declare(RT_FRAME_NEW, "weft_frame_new", t_ptr, P(t_ptr, t_i32, t_ptr), 3);
+  rt_declare(RT_CALL_DEADLINE, "weft_call_deadline", t_ptr, P(t_ptr, t_ptr, t_ptr, t_i64), 4);
+  rt_declare(RT_DEADLINE_END, "weft_deadline_end", t_i32, P(t_ptr, t_ptr, t_ptr), 3);
 #undef P
   (void)p;
 }
@@ -1118,14 +1120,31 @@ static void gen_call(IrBlock *b, LLVMBasicBlockRef resume_bb) {
   IrFunc *cf = callee->ir;
   LLVMValueRef child = new_child_frame(callee, t->args, t->nargs);
   LLVMBuildStore(B, child, await_ptr());
+  LLVMValueRef us = t->b >= 0 ? load_var(t->b) : NULL;
   set_state(b->state);
   release_locals();
   /* parks f on the child (parent link, cancellation) and runs it next */
-  LLVMBuildRet(B, CALL(RT_CALL, v_rt, v_f, child));
+  if (us)
+    LLVMBuildRet(B, CALL(RT_CALL_DEADLINE, v_rt, v_f, child, us));
+  else
+    LLVMBuildRet(B, CALL(RT_CALL, v_rt, v_f, child));
 
   /* resume: the child has finished */
   LLVMPositionBuilderAtEnd(B, resume_bb);
   child = LLVMBuildLoad2(B, t_ptr, await_ptr(), "child");
+  if (us) {
+    /* the deadline passed first: Timeout is in flight, the child's outcome
+     * (cancelled, or a failure while it unwound) is dropped */
+    LLVMValueRef fired = CALL(RT_DEADLINE_END, v_rt, v_f, srcloc(t->loc, W->name_str));
+    LLVMBasicBlockRef late = new_bb("deadline.passed"), in_time = new_bb("deadline.met");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, fired, ci32(0), ""), late, in_time);
+    LLVMPositionBuilderAtEnd(B, late);
+    CALL(RT_RELEASE, LLVMBuildLoad2(B, t_ptr, field_ptr(child, OFF_FAILURE), ""));
+    LLVMBuildStore(B, cnull(), field_ptr(child, OFF_FAILURE));
+    free_branch(child, ret_type(t->decl));
+    LLVMBuildBr(B, handler_bb(t->handler));
+    LLVMPositionBuilderAtEnd(B, in_time);
+  }
   LLVMValueRef status = LLVMBuildLoad2(B, t_i32, field_ptr(child, OFF_STATUS), "status");
   LLVMBasicBlockRef ok = new_bb("call.done"), bad = new_bb("call.failed");
   LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, status, ci32(WEFT_DONE), ""), ok, bad);
@@ -1292,7 +1311,10 @@ static void declare_workflow(Wf *w) {
   if (f->await_field >= 0) {
     if (f->has_join) /* a weft_join (40 bytes, like a timer) and the branch pointers */
       fields[f->await_field] = LLVMStructTypeInContext(
-          C, (LLVMTypeRef[]){t_timer, LLVMArrayType2(t_ptr, f->max_branches)}, 2, 0);
+          C, (LLVMTypeRef[]){t_timer, LLVMArrayType2(t_ptr, f->max_branches < 2 && f->has_deadline
+                                                                   ? 2 : f->max_branches)}, 2, 0);
+    else if (f->has_deadline) /* a weft_deadline: child, us, timer */
+      fields[f->await_field] = LLVMArrayType2(t_i64, 7);
     else
       fields[f->await_field] = f->has_sleep ? t_timer : t_ptr;
   }

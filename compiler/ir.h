@@ -73,7 +73,8 @@ typedef enum {
   T_JUMP,      /* goto succ[0] */
   T_BRANCH,    /* if a goto succ[0] else succ[1] */
   T_RETURN,    /* finish with value a (-1: none) */
-  T_CALL,      /* suspend: run child workflow decl(args); resume at state, dst = result, goto succ[0] */
+  T_CALL,      /* suspend: run child workflow decl(args); resume at state, dst = result, goto succ[0];
+                  b >= 0: with a deadline of b (duration), `yield wf(args) timeout b` */
   T_SLEEP,     /* suspend: timer of a microseconds; resume at state, goto succ[0] */
   T_FAIL,      /* raise: new failure of kind decl with message a (-1: none), or
                   re-raise the caught failure in a (sub 1); goto handler */
@@ -129,6 +130,7 @@ typedef struct IrFunc {
   int nstates;          /* suspension points; states are 1..nstates in source order */
   Vec suspends;         /* IrBlock* ending in T_CALL/T_SLEEP, index = state - 1 */
   bool has_call, has_sleep;
+  bool has_deadline;      /* a T_CALL with a deadline: the await slot holds a weft_deadline */
   int max_branches;     /* widest T_JOIN: branch pointer slots after the join */
   bool has_join;
   /* frame.c: layout of the LLVM frame struct after the 48-byte header */

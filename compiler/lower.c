@@ -735,6 +735,24 @@ static int lower_yield(Node *e, int want) {
   Node *eff = e->lhs;
   if (e->cond || e->els)
     return lower_guarded(e, want);
+  if (e->rhs && eff->kind == N_CALL && eff->decl && eff->decl->kind == D_WORKFLOW && !eff->builtin) {
+    /* `wf(args) timeout d`: a call with a deadline, not a race */
+    int *args = args_array(eff->nargs);
+    int n = lower_args(eff->args, eff->nargs, args);
+    int d = lower_expr(e->rhs, -1);
+    int r = dest(e, want);
+    IrInst *t = suspend(T_CALL, e->loc);
+    t->decl = eff->decl;
+    t->args = args;
+    t->nargs = n;
+    t->b = d;
+    t->dst = r;
+    t->type = e->type;
+    fn->has_call = fn->has_deadline = true;
+    if (e->comp)
+      lower_comp_push(e->comp);
+    return r;
+  }
   if (e->rhs || eff->kind == N_ALL || eff->kind == N_RACE || eff->kind == N_ALL_FOR) {
     int r = lower_join(e, want);
     if (e->comp)

@@ -19,6 +19,7 @@
  */
 #include "weft_private.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,4 +119,72 @@ weft_frame *weft_call(weft_rt *rt, weft_frame *f, weft_frame *child) {
     weft_cancel_frame(rt, child);
   }
   return child;
+}
+
+/* ---- deadlines (`yield wf(args) timeout d`) ------------------------------------------ */
+
+weft_frame *weft_call_deadline(weft_rt *rt, weft_frame *f, weft_frame *child, int64_t us) {
+  weft_deadline *d = weft__await_slot(f);
+  d->us = us;
+  d->timer.next = d->timer.prev = NULL; /* the slot is not zeroed: never armed while f runs */
+  f->flags |= WEFT_FLAG_DEADLINE;
+  weft_timer_start(rt, &d->timer, f, weft_now_us(rt) + (uint64_t)(us > 0 ? us : 0));
+  return weft_call(rt, f, child);
+}
+
+/* The deadline's timer fired (sched.c): f's child may still be woken in
+ * this turn and finish first, so the deadline acts at the turn's end. */
+void weft__deadline_due(weft_rt *rt, weft_timer *t) {
+  t->owner->flags |= WEFT_FLAG_DEADLINE_DUE;
+  t->prev = NULL;
+  t->next = rt->deadlines_due;
+  if (t->next) t->next->prev = t;
+  rt->deadlines_due = t;
+}
+
+static void deadline_unlink(weft_rt *rt, weft_timer *t) {
+  if (t->prev) t->prev->next = t->next;
+  else rt->deadlines_due = t->next;
+  if (t->next) t->next->prev = t->prev;
+  t->next = t->prev = NULL;
+  t->owner->flags &= ~WEFT_FLAG_DEADLINE_DUE;
+}
+
+/* The turn ended: each child still running past its deadline is cancelled
+ * (in the order the deadlines fell due); f resumes once it has unwound. A
+ * cancellation that already reached f wins: it was passed to the child. */
+void weft__deadlines_fire(weft_rt *rt) {
+  weft_timer *last = rt->deadlines_due;
+  while (last && last->next) last = last->next; /* pushed at the head: oldest last */
+  while (last) {
+    weft_timer *t = last;
+    last = t->prev;
+    deadline_unlink(rt, t);
+    weft_frame *f = t->owner;
+    uint32_t fl = f->flags;
+    if (!(fl & WEFT_FLAG_AWAIT_CHILD) || (fl & (WEFT_FLAG_CANCELLED | WEFT_FLAG_DEADLINE_FIRED))) continue;
+    f->flags = fl | WEFT_FLAG_DEADLINE_FIRED;
+    weft_cancel_frame(rt, ((weft_deadline *)weft__await_slot(f))->child);
+  }
+}
+
+int weft_deadline_end(weft_rt *rt, weft_frame *f, const weft_srcloc *loc) {
+  weft_deadline *d = weft__await_slot(f);
+  uint32_t fl = f->flags;
+  if (fl & WEFT_FLAG_DEADLINE_DUE) deadline_unlink(rt, &d->timer); /* the child finished first */
+  f->flags = fl & ~(WEFT_FLAG_DEADLINE | WEFT_FLAG_DEADLINE_FIRED | WEFT_FLAG_DEADLINE_DUE);
+  if (!(fl & WEFT_FLAG_DEADLINE_FIRED)) {
+    weft_timer_cancel(rt, &d->timer); /* no-op when it fired */
+    return 0;
+  }
+  if (fl & WEFT_FLAG_CANCELLED) { /* cancelled while the child unwound: that wins */
+    raise_cancelled(rt, f);
+    return 1;
+  }
+  weft_str *dur = weft_str_from_duration(d->us);
+  char msg[96];
+  snprintf(msg, sizeof msg, "timed out after %s", dur->data);
+  weft_release(dur);
+  weft_raise_cstr(rt, f, &weft_kind_Timeout, msg, loc);
+  return 1;
 }

@@ -201,6 +201,13 @@ static weft_frame *done_slow(weft_rt *rt, weft_frame *f) {
     /* a branch keeps its stack until the parent adopts it (weft_comp_adopt) */
     return weft__finish(rt, f);
   }
+  if (p && (p->flags & WEFT_FLAG_DEADLINE_FIRED)) {
+    /* it beat nobody: the deadline passed first, so like a race loser it is
+     * treated as cancelled and its compensations run */
+    f->status = WEFT_RUNNING;
+    weft_raise_cstr(rt, f, &weft_kind_Cancelled, "cancelled", NULL);
+    return weft_failed(rt, f);
+  }
   if (f->flags & WEFT_FLAG_COMPS) weft__comps_handoff(rt, f);
   return weft__finish(rt, f);
 }
@@ -215,7 +222,8 @@ weft_frame *weft_done(weft_rt *rt, weft_frame *f) {
     return NULL;
   }
   uint32_t pf = p->flags;
-  if (WEFT__UNLIKELY(pf & (WEFT_FLAG_AWAIT_JOIN | WEFT_FLAG_FORWARDED))) return done_slow(rt, f);
+  if (WEFT__UNLIKELY(pf & (WEFT_FLAG_AWAIT_JOIN | WEFT_FLAG_FORWARDED | WEFT_FLAG_DEADLINE_FIRED)))
+    return done_slow(rt, f);
   if (WEFT__UNLIKELY(rt->trace)) weft__trace_end(rt, f);
   p->flags = pf & ~WEFT_FLAG_AWAIT_CHILD;
   return p;
@@ -237,7 +245,10 @@ static void fire_due(weft_rt *rt) {
     weft_timer *n = t->next;
     t->next = NULL;
     rt->timers_fired++;
-    if (t->owner) weft_ready_fifo(rt, t->owner);
+    if (t->owner) {
+      if (WEFT__UNLIKELY(t->owner->flags & WEFT_FLAG_DEADLINE)) weft__deadline_due(rt, t);
+      else weft_ready_fifo(rt, t->owner);
+    }
     t = n;
   }
 }
@@ -249,6 +260,7 @@ static void uvtimer_cb(uv_timer_t *h) { (void)h; }
  * and, while nothing is runnable, waits (real time) or jumps the clock to the
  * next timer (virtual time). Returns the next frame, or NULL on deadlock. */
 static weft_frame *next_turn(weft_rt *rt) {
+  if (rt->deadlines_due) weft__deadlines_fire(rt);
   if (uv_loop_alive(&rt->loop)) uv_run(&rt->loop, UV_RUN_NOWAIT);
   clock_read(rt);
   fire_due(rt);
@@ -256,6 +268,10 @@ static weft_frame *next_turn(weft_rt *rt) {
   for (;;) {
     if (WEFT__UNLIKELY(rt->interrupted) && !rt->cancel) weft_cancel(rt);
     if ((f = runq_pop(rt))) break;
+    if (rt->deadlines_due) { /* nothing else ran: the deadlines act now */
+      weft__deadlines_fire(rt);
+      continue;
+    }
     if (rt->opts.virtual_time) {
       /* DESIGN 2.8: when nothing is runnable the clock jumps to the next
        * timer, even while I/O is pending (it was polled above). */

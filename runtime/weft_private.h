@@ -148,6 +148,9 @@ struct weft_rt {
 
   weft__frame_pool pool;
   weft__wheel wheel;
+  /* deadline timers that fired this turn, acted on at its end (cancel.c),
+   * doubly linked through the timers' next/prev */
+  weft_timer *deadlines_due;
   weft__ptrmap comps;              /* comp.c: owner frame -> compensation stack */
 
   struct weft__trace *trace;       /* trace.c: NULL when tracing is off (every hook tests it) */
@@ -165,6 +168,10 @@ struct weft_rt {
 weft_frame *weft__runq_pop(weft_rt *rt); /* for tests: next frame the scheduler would run */
 
 static inline void *weft__await_slot(const weft_frame *f) { return (char *)f + f->fn->await_off; }
+/* cancel.c: a deadline timer fired (queued for the turn's end); the turn
+ * ended (cancels the children whose deadline passed) */
+void weft__deadline_due(weft_rt *rt, weft_timer *t);
+void weft__deadlines_fire(weft_rt *rt);
 
 /* A frame finished (status set): routes it to its parent -- clears the
  * parent's AWAIT_CHILD, or counts it in the parent's join -- and returns the

@@ -79,6 +79,9 @@ WEFT__STATIC_ASSERT(sizeof(struct weft_frame) == 48, "weft_frame header must be 
 
 /* f->flags is owned by the runtime: bits 0-15 shield depth (weft_shield),
  * then: */
+#define WEFT_FLAG_DEADLINE_DUE 0x00080000u   /* its deadline timer fired; acted on when the turn ends */
+#define WEFT_FLAG_DEADLINE 0x00100000u       /* parked on a child with a deadline (weft_call_deadline) */
+#define WEFT_FLAG_DEADLINE_FIRED 0x00200000u /* ... that passed: the child is being cancelled */
 #define WEFT_FLAG_AWAIT_ACT 0x00400000u   /* parked on an activity call (record pointer in its await slot, weft_act_start) */
 #define WEFT_FLAG_RUNNER 0x00800000u      /* a runtime compensation runner (never cancelled directly) */
 #define WEFT_FLAG_AWAIT_TIMER 0x01000000u /* parked on the weft_timer in its await slot (weft_sleep) */
@@ -175,6 +178,31 @@ uint32_t weft_comp_count(weft_rt *rt, const weft_frame *f); /* size of f's stack
  * (A resume function that returns a new child whose pointer is in its await
  * slot without calling weft_call is treated the same way by weft_run.) */
 weft_frame *weft_call(weft_rt *rt, weft_frame *f, weft_frame *child);
+
+/* `yield wf(args) timeout d` without a race: the child runs as with
+ * weft_call while a timer in f's await slot (ABI, 56 bytes) holds the
+ * deadline -- no branch frames, no join, nothing allocated. */
+typedef struct weft_deadline {
+  weft_frame *child; /* 0 : as for weft_call */
+  int64_t us;        /* 8 : the timeout (for the Timeout message) */
+  weft_timer timer;  /* 16 */
+} weft_deadline;
+WEFT__STATIC_ASSERT(sizeof(weft_deadline) == 56, "weft_deadline must be 56 bytes");
+
+/* weft_call plus a deadline of `us` microseconds (child already stored in
+ * the weft_deadline at f's await slot). If the deadline passes before the
+ * child finishes, the child is cancelled (like the loser of a race: a child
+ * that then finishes with a value is treated as cancelled and its
+ * compensations run) and f resumes once it has unwound. A cancellation of f
+ * itself wins over a deadline that passes afterwards. A deadline that falls
+ * due takes effect when the scheduler turn ends, so a child woken in the
+ * same turn (its own timer due at the same time) can still finish first,
+ * as the first branch of `race { E, timeout }` would. */
+weft_frame *weft_call_deadline(weft_rt *rt, weft_frame *f, weft_frame *child, int64_t us);
+/* At the resume point of weft_call_deadline: stops the timer and returns 0,
+ * or, when the deadline passed, raises Timeout ("timed out after 5s", at
+ * loc) into f and returns 1 -- the child's own outcome is then dropped. */
+int weft_deadline_end(weft_rt *rt, weft_frame *f, const weft_srcloc *loc);
 
 #define WEFT_JOIN_ALL 0u
 #define WEFT_JOIN_SETTLE 1u
