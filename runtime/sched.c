@@ -324,24 +324,24 @@ static inline bool drive_done(const weft_rt *rt, const weft_frame *root) {
 int weft__drive(weft_rt *rt, weft_frame *cur, const weft_frame *root, bool once) {
   int rc = 0;
   rt->driving++;
-  if (!once) {
-    clock_read(rt);
-    fire_due(rt);
-  } else if (!cur) { /* a turn boundary as in next_turn, but never blocking */
-    if (rt->deadlines_due) weft__deadlines_fire(rt); /* the end of the previous turn */
+  clock_read(rt);
+  fire_due(rt);
+  if (once && !cur) {
+    if (rt->deadlines_due) weft__deadlines_fire(rt); /* the previous turn's */
     if (uv_loop_alive(&rt->loop)) uv_run(&rt->loop, UV_RUN_NOWAIT);
     clock_read(rt);
     fire_due(rt);
     if (WEFT__UNLIKELY(rt->interrupted) && !rt->cancel) weft_cancel(rt);
-    while (!(cur = runq_pop(rt))) {
+    cur = runq_pop(rt);
+    while (!cur && (rt->deadlines_due || (rt->opts.virtual_time && rt->wheel.count))) {
       if (rt->deadlines_due) {
         weft__deadlines_fire(rt);
-        continue;
+      } else { /* DESIGN 2.8 */
+        uint64_t b = weft__wheel_next_bound(&rt->wheel);
+        if (b > rt->now_us) rt->now_us = b;
+        fire_due(rt);
       }
-      if (!rt->opts.virtual_time || !rt->wheel.count) break;
-      uint64_t b = weft__wheel_next_bound(&rt->wheel); /* DESIGN 2.8 */
-      if (b > rt->now_us) rt->now_us = b;
-      fire_due(rt);
+      cur = runq_pop(rt);
     }
     if (!cur && !drive_done(rt, root) && !rt->wheel.count && !uv_loop_alive(&rt->loop))
       rc = WEFT_EDEADLK;
