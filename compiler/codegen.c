@@ -283,12 +283,21 @@ static void retain_if_ref(Type *t, LLVMValueRef val) {
     CALL(RT_RETAIN, val);
 }
 
-/* Stores an owned value into v, releasing what v held. */
+static bool local_ref(int v);
+static uint64_t *ma_now; /* maybe_assigned: the locals that may hold a value here */
+
+/* Stores an owned value into v, releasing what v held -- unless v is a
+ * local still NULL in this activation (maybe_assigned). */
 static void store_var(int v, LLVMValueRef val) {
   if (v < 0) {
     return;
   }
   IrVar *x = ir_var(F, v);
+  if (ty_is_ref(x->type) && ma_now && local_ref(v) && !((ma_now[v / 64] >> (v % 64)) & 1)) {
+    LLVMBuildStore(B, val, addr[v]);
+    ma_now[v / 64] |= 1ull << (v % 64);
+    return;
+  }
   if (ty_is_ref(x->type)) {
     LLVMValueRef old = LLVMBuildLoad2(B, t_ptr, addr[v], "");
     LLVMBuildStore(B, val, addr[v]);
@@ -713,16 +722,79 @@ static void gen_inst(IrInst *in) {
 
 /* ---------------------------------------------------------------- suspension */
 
-/* Locals (not in the frame) are dead at a suspension: drop their references
- * so the next activation starts clean. */
-static void release_locals(void) {
-  for (int v = 0; v < F->vars.len; v++) {
-    IrVar *x = ir_var(F, v);
-    if (!x->in_frame && ty_is_ref(x->type)) {
-      CALL(RT_RELEASE, LLVMBuildLoad2(B, t_ptr, addr[v], ""));
-      LLVMBuildStore(B, cnull(), addr[v]);
+/* Reference locals that may hold a value at the end of each block, per
+ * activation: a resume starts a new activation whose locals are NULL, so
+ * only what was assigned since the last resume (or the start) can need a
+ * release at a suspension. A forward may-analysis over the IR, so a
+ * suspension releases a handful of temporaries instead of every reference
+ * local of the workflow (that was most of the IR of big workflows). */
+static uint64_t **ma_in, **ma_out; /* per block: the set at its start / its terminator */
+static int ma_words;
+static IrBlock *cur_block; /* the IR block being generated */
+
+static bool local_ref(int v) {
+  if (v < 0) return false;
+  IrVar *x = ir_var(F, v);
+  return !x->in_frame && ty_is_ref(x->type);
+}
+
+static bool ma_join(uint64_t *dst, const uint64_t *src) {
+  bool changed = false;
+  for (int w = 0; w < ma_words; w++) {
+    uint64_t n = dst[w] | src[w];
+    changed |= n != dst[w];
+    dst[w] = n;
+  }
+  return changed;
+}
+
+static bool is_suspension(int op) { return op == T_CALL || op == T_SLEEP || op == T_JOIN || op == T_JOIN_FOR; }
+
+static void maybe_assigned(void) {
+  int nb = F->blocks.len;
+  ma_words = (F->vars.len + 63) / 64 + 1;
+  uint64_t **in = ma_in = ar_alloc(sizeof(uint64_t *) * (nb + 1));
+  ma_out = ar_alloc(sizeof(uint64_t *) * (nb + 1));
+  ma_now = ar_alloc(sizeof(uint64_t) * ma_words);
+  for (int i = 0; i < nb; i++) {
+    in[i] = ar_alloc(sizeof(uint64_t) * ma_words);
+    ma_out[i] = ar_alloc(sizeof(uint64_t) * ma_words);
+    memset(in[i], 0, sizeof(uint64_t) * ma_words);
+    memset(ma_out[i], 0, sizeof(uint64_t) * ma_words);
+  }
+  uint64_t *cur = ar_alloc(sizeof(uint64_t) * ma_words), *fresh = ar_alloc(sizeof(uint64_t) * ma_words);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int i = 0; i < nb; i++) {
+      IrBlock *b = ir_block(F, i);
+      memcpy(cur, in[i], sizeof(uint64_t) * ma_words);
+      for (int k = 0; k < b->insts.len; k++) {
+        IrInst *x = b->insts.data[k];
+        if (x->handler >= 0) changed |= ma_join(in[x->handler], cur);
+        if (local_ref(x->dst)) cur[x->dst / 64] |= 1ull << (x->dst % 64);
+      }
+      memcpy(ma_out[i], cur, sizeof(uint64_t) * ma_words);
+      IrInst *t = &b->term;
+      if (is_suspension(t->op)) { /* what follows runs in a new activation */
+        memset(fresh, 0, sizeof(uint64_t) * ma_words);
+        if (t->handler >= 0) changed |= ma_join(in[t->handler], fresh);
+        if (local_ref(t->dst)) fresh[t->dst / 64] |= 1ull << (t->dst % 64);
+        for (int s = 0; s < b->nsucc; s++) changed |= ma_join(in[b->succ[s]], fresh);
+      } else {
+        if (t->handler >= 0 && (t->op == T_FAIL || t->op == T_UNWIND)) changed |= ma_join(in[t->handler], cur);
+        for (int s = 0; s < b->nsucc; s++) changed |= ma_join(in[b->succ[s]], cur);
+      }
     }
   }
+}
+
+/* At a suspension: drop the references the locals may hold (the frame's
+ * slots live on; the activation's locals die with it). */
+static void release_locals(void) {
+  const uint64_t *set = ma_out[cur_block->id];
+  for (int v = 0; v < F->vars.len; v++)
+    if ((set[v / 64] >> (v % 64)) & 1)
+      CALL(RT_RELEASE, LLVMBuildLoad2(B, t_ptr, addr[v], ""));
 }
 
 static void release_all(void) {
@@ -1395,8 +1467,10 @@ static void define_workflow(Wf *w) {
   LLVMAddCase(sw, ci32(WEFT_STATE_DISCARD), exit_bb);
 
   /* blocks */
+  maybe_assigned();
   for (int i = 0; i < F->blocks.len; i++) {
-    IrBlock *b = ir_block(F, i);
+    IrBlock *b = cur_block = ir_block(F, i);
+    memcpy(ma_now, ma_in[i], sizeof(uint64_t) * ma_words);
     LLVMPositionBuilderAtEnd(B, bbs[i]);
     for (int k = 0; k < b->insts.len; k++) {
       IrInst *in = b->insts.data[k];
@@ -1439,14 +1513,25 @@ static void define_workflow(Wf *w) {
     }
   }
 
-  LLVMPositionBuilderAtEnd(B, exit_bb);
-  release_all();
-  set_state(0xffffffff);
-  LLVMBuildRet(B, CALL(RT_DONE, v_rt, v_f));
+  ma_now = NULL; /* store_var outside the blocks knows nothing */
 
+  /* exit and unwind share the releases: one copy of release_all per
+   * workflow (it is as long as the workflow has reference variables) */
+  LLVMBasicBlockRef fin = new_bb("finish"), ok = new_bb("finish.done"), bad = new_bb("finish.failed");
+  LLVMPositionBuilderAtEnd(B, exit_bb);
+  LLVMBuildBr(B, fin);
   LLVMPositionBuilderAtEnd(B, unwind_bb);
+  LLVMBuildBr(B, fin);
+  LLVMPositionBuilderAtEnd(B, fin);
+  LLVMValueRef failed = LLVMBuildPhi(B, t_i1, "failed");
+  LLVMAddIncoming(failed, (LLVMValueRef[]){LLVMConstInt(t_i1, 0, 0), LLVMConstInt(t_i1, 1, 0)},
+                  (LLVMBasicBlockRef[]){exit_bb, unwind_bb}, 2);
   release_all();
   set_state(0xffffffff);
+  LLVMBuildCondBr(B, failed, bad, ok);
+  LLVMPositionBuilderAtEnd(B, ok);
+  LLVMBuildRet(B, CALL(RT_DONE, v_rt, v_f));
+  LLVMPositionBuilderAtEnd(B, bad);
   LLVMBuildRet(B, CALL(RT_FAILED, v_rt, v_f));
 
   /* Resuming a finished frame (or a corrupt state) is a failure, not UB. */
