@@ -69,7 +69,7 @@ function runEffect(eff, cb) {
       const keys = Object.keys(eff.effects);
       const cancels = new Array(keys.length);
       let done = false;
-      for (let i = 0; i < keys.length && !done; i++) {
+      for (let i = 0; i < keys.length; i++) {   // every branch starts (as in redux-saga)
         const k = keys[i];
         cancels[i] = runEffect(eff.effects[k], (err, v) => {
           if (done) return;
@@ -191,6 +191,8 @@ async function runGens(E, run) {
     report({ workflows: N, parked, rss_base: base, rss_peak: peak, bytes_each: Math.round((peak - base) / N),
              ns: t1 - t0, total_ns: t2 - t0, result: parked, expected: N });
   } else if (scenario === 'race') {
+    const w = Math.min(N, 10000);          // warm up both loops (JIT)
+    await run(g.raceLoop(w, false)); await run(g.raceLoop(w, true));
     const t0 = nowNs();
     const a = await run(g.raceLoop(N, false));
     const t1 = nowNs();
@@ -242,6 +244,8 @@ async function runPromise() {
       const timer = new Promise((_, rej) => { t = setTimeout(() => rej(new Error('timed out')), ms); });
       try { return await Promise.race([p, timer]); } finally { clearTimeout(t); }
     }
+    const w = Math.min(N, 10000);          // warm up both loops (JIT)
+    for (let i = 0; i < w; i++) { await work(i); await withTimeout(work(i), 1000); }
     const t0 = nowNs();
     let a = 0;
     for (let i = 0; i < N; i++) a += await work(i);
