@@ -92,6 +92,15 @@ static IrInst *emit(int op, int dst, Type *type, Loc loc) {
   return i;
 }
 
+/* dst = a <op> b on ints (OP_ADD, OP_LT, ...) */
+static IrInst *int_bin(int op, int dst, int a, int b, Loc loc) {
+  IrInst *i = emit(I_BIN, dst, ty_int, loc);
+  i->sub = op;
+  i->a = a;
+  i->b = b;
+  return i;
+}
+
 /* Ends the current block. */
 static IrInst *terminate(int op, Loc loc) {
   IrBlock *b = blk(cur);
@@ -472,10 +481,7 @@ static int lower_join_for_direct(Node *e, Node *call, int r) {
   jump(head, loc);
   cur = head;
   int more = new_var(ty_bool, NULL, loc);
-  IrInst *lt = emit(I_BIN, more, ty_int, loc);
-  lt->sub = OP_LT;
-  lt->a = i;
-  lt->b = n;
+  int_bin(OP_LT, more, i, n, loc);
   branch(more, body, done, loc);
 
   cur = body;
@@ -485,12 +491,10 @@ static int lower_join_for_direct(Node *e, Node *call, int r) {
   if (symvar[xs->index] < 0)
     symvar[xs->index] = new_var(xs->type, xs->name, xs->loc);
   int x = symvar[xs->index];
-  IrInst *el = emit(range ? I_BIN : I_INDEX, x, range ? ty_int : xs->type, loc);
   if (range) {
-    el->sub = OP_ADD;
-    el->a = a;
-    el->b = i;
+    int_bin(OP_ADD, x, a, i, loc);
   } else {
+    IrInst *el = emit(I_INDEX, x, xs->type, loc);
     el->a = a;
     el->b = i;
   }
@@ -504,10 +508,7 @@ static int lower_join_for_direct(Node *e, Node *call, int r) {
   handler = outer;
   int one = new_var(ty_int, NULL, loc);
   set_int(one, 1, loc);
-  IrInst *inc = emit(I_BIN, i, ty_int, loc);
-  inc->sub = OP_ADD;
-  inc->a = i;
-  inc->b = one;
+  int_bin(OP_ADD, i, i, one, loc);
   jump(head, loc);
 
   cur = argfail;
@@ -717,11 +718,7 @@ static int lower_guarded(Node *e, int want) {
     fn->has_call = true;
     int one = new_var(ty_int, NULL, loc);
     set_int(one, 1, loc);
-    IrInst *add = emit(I_BIN, attempt, ty_int, loc);
-    add->sub = OP_ADD;
-    add->a = attempt;
-    add->b = one;
-    add->handler = outer; /* overflow: never, attempts are bounded by the policy */
+    int_bin(OP_ADD, attempt, attempt, one, loc)->handler = outer; /* never overflows: the policy bounds it */
     jump(top, loc);
   }
   cur = done;
@@ -948,10 +945,7 @@ static void lower_for(Node *s) {
   jump(head, loc);
   cur = head;
   int c = new_var(ty_bool, NULL, loc);
-  IrInst *cmp = emit(I_BIN, c, ty_int, loc);
-  cmp->sub = OP_LT;
-  cmp->a = idx;
-  cmp->b = end;
+  int_bin(OP_LT, c, idx, end, loc);
   branch(c, body, exit, loc);
   cur = body;
   if (list >= 0) {

@@ -254,8 +254,14 @@ weft_frame *weft_done(weft_rt *rt, weft_frame *f) {
     return NULL;
   }
   uint32_t pf = p->flags;
-  if (WEFT__UNLIKELY(pf & (WEFT_FLAG_AWAIT_JOIN | WEFT_FLAG_FORWARDED | WEFT_FLAG_DEADLINE_FIRED)))
-    return done_slow(rt, f);
+  if (pf & WEFT_FLAG_AWAIT_JOIN) {
+    /* a branch of all / all for / settle (`all for` fans out millions):
+     * counted straight away; a race's late finisher takes the slow path */
+    if (WEFT__UNLIKELY(((weft_join *)weft__await_slot(p))->mode == WEFT_JOIN_RACE)) return done_slow(rt, f);
+    if (WEFT__UNLIKELY(rt->trace)) weft__trace_end(rt, f);
+    return weft__join_branch_finished(rt, p, f);
+  }
+  if (WEFT__UNLIKELY(pf & (WEFT_FLAG_FORWARDED | WEFT_FLAG_DEADLINE_FIRED))) return done_slow(rt, f);
   if (WEFT__UNLIKELY(rt->trace)) weft__trace_end(rt, f);
   p->flags = pf & ~WEFT_FLAG_AWAIT_CHILD;
   return p;

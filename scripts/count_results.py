@@ -3,12 +3,16 @@
 
   count_results.py meson BUILD_DIR   # BUILD_DIR/meson-logs/testlog.json
   count_results.py lit RESULTS.json  # lit -o RESULTS.json
+  count_results.py bench RESULTS.json  # bench/run --quick --json RESULTS.json
 
 Prints "PASSED FAILED SKIPPED" on stdout, names of failures on stderr.
 cmocka executables are counted per test case (from their output: the
 standard "[  PASSED  ] N test(s)." lines, or TAP), other executables as one
 test each. A test executable that fails without naming a failed case (a
 crash, a sanitizer report at exit) counts as one more failure.
+The bench counts one test per scenario: it passes when the Weft program(s)
+and the C floor built, ran and gave the right result (peers only warn; a
+skipped peer is fine). Times are never asserted.
 """
 import json
 import os
@@ -104,11 +108,44 @@ def count_meson(build):
     return p, fl, s
 
 
+def count_bench(path):
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        print("  bench wrote no results (%s)" % e, file=sys.stderr)
+        return 0, 1, 0
+    p = fl = 0
+    scenarios = data.get("scenarios", {})
+    for name, sc in scenarios.items():
+        bad = []
+        rows = sc.get("rows", [])
+        if not any(r.get("impl") == "weft" for r in rows):
+            bad.append("no Weft result")
+        for r in rows:
+            if r.get("status") == "failed":
+                msg = "%s: %s" % (r.get("label", r.get("impl")), r.get("error"))
+                if r.get("impl") in ("weft", "c-floor"):
+                    bad.append(msg)
+                else:
+                    print("  bench %s: peer %s (not counted)" % (name, msg), file=sys.stderr)
+        if bad:
+            fl += 1
+            print("  bench %s: %s" % (name, "; ".join(bad)), file=sys.stderr)
+        else:
+            p += 1
+    if not scenarios:
+        fl += 1
+    return p, fl, 0
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("lit", "meson"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("lit", "meson", "bench"):
         print(__doc__, file=sys.stderr)
         return 2
-    if sys.argv[1] == "lit":
+    if sys.argv[1] == "bench":
+        r = count_bench(sys.argv[2])
+    elif sys.argv[1] == "lit":
         r = count_lit(sys.argv[2])
     else:
         r = count_meson(sys.argv[2])

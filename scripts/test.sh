@@ -3,7 +3,9 @@
 #   build/       the normal (debugoptimized) build
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (leaks checked)
 # In each: the runtime's C unit tests (cmocka, through `meson test`) and the
-# lit end-to-end suite (tests/lit). Prints a summary per suite and ends with
+# lit end-to-end suite (tests/lit); in the normal build also the benchmark
+# suite's quick mode (`bench/run --quick`: small sizes, checks every Weft
+# result, one test per scenario, never asserts a time). Prints a summary per suite and ends with
 # one line "N passed, N failed" for everything; exits non-zero on any
 # failure, and when nothing ran.
 #
@@ -83,6 +85,24 @@ for dir in $CONFIGS; do
     record "$dir" "lit" "$p" "$f" "$s"
   else
     record "$dir" "lit" 0 1
+  fi
+
+  # The bench's quick mode keeps bench/ from rotting. Not under the
+  # sanitizers: it measures, and the lit suite already checks correctness there.
+  if [ "$dir" != build-asan ]; then
+    weft_say "$dir: benchmark suite, quick mode (bench/run --quick)"
+    bench_json="$WEFT_ROOT/$dir/bench-quick.json"
+    rm -f "$bench_json"
+    bench/run --quick --build "$dir" --json "$bench_json"
+    if read -r p f s < <(python3 scripts/count_results.py bench "$bench_json"); then
+      if [ $((p + f)) -eq 0 ]; then
+        echo "no bench scenario ran" >&2
+        f=1
+      fi
+      record "$dir" "bench-quick" "$p" "$f" "$s"
+    else
+      record "$dir" "bench-quick" 0 1
+    fi
   fi
 done
 unset ASAN_OPTIONS UBSAN_OPTIONS
