@@ -83,7 +83,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   /* room for as much again as read so far, 4 KiB to 64 KiB: small outputs of
    * many concurrent processes stay small */
   weft__buf_reserve(b, b->len < 4096 ? 4096 : b->len > 65536 ? 65536 : b->len);
-  *buf = uv_buf_init(b->p + b->len, (unsigned)(b->cap - b->len));
+  size_t room = b->cap - b->len;
+  *buf = uv_buf_init(b->p + b->len, room > 0x40000000u ? 0x40000000u : (unsigned)room);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
