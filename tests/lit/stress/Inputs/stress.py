@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Randomized structured-concurrency stress test (seeded, reproducible).
 
-Generates Weft programs made of random trees of sequential / all / race nodes
-over leaves that sleep (virtual time) and sometimes fail, compiles and runs
+Generates Weft programs made of random trees of sequential / all / race /
+deadline (`yield child() timeout D`) nodes over leaves that sleep (virtual
+time) and sometimes fail, compiles and runs
 them, and checks from their output that:
   1. every node that started ran its finally exactly once, after starting;
   2. a compensation ran at most once, and only for a node that started;
@@ -28,9 +29,10 @@ def gen_tree(rng, counter, depth):
     counter[0] += 1
     if depth == 0 or rng.random() < 0.3:
         return Node(k, "leaf", [], dur=rng.randint(1, 50), fails=rng.random() < 0.15)
-    kind = rng.choice(["seq", "all", "race"])
-    kids = [gen_tree(rng, counter, depth - 1) for _ in range(rng.randint(1, 3))]
-    n = Node(k, kind, kids)
+    kind = rng.choice(["seq", "all", "race", "deadline"])
+    nkids = 1 if kind == "deadline" else rng.randint(1, 3)
+    kids = [gen_tree(rng, counter, depth - 1) for _ in range(nkids)]
+    n = Node(k, kind, kids, dur=rng.randint(1, 80) if kind == "deadline" else 0)
     for c in kids:
         c.parent = n
     return n
@@ -50,6 +52,8 @@ def emit_node(n, out):
             body.append('fail Boom("leaf %d")' % n.k)
     elif n.kind == "seq":
         body += ["yield n%d()" % c.k for c in n.children]
+    elif n.kind == "deadline":
+        body.append("let r = yield n%d() timeout %dms" % (n.children[0].k, n.dur))
     elif n.kind == "all":
         body.append("let r = yield all { %s }" % ", ".join("n%d()" % c.k for c in n.children))
     else:
