@@ -68,7 +68,8 @@ static void advance(fsop *op) {
     r = 0;
     if (op->kind == F_READ && !op->eof) {
       weft__buf_reserve(&op->buf, 65536);
-      uv_buf_t b = uv_buf_init(op->buf.p + op->buf.len, (unsigned)(op->buf.cap - op->buf.len));
+      size_t room = op->buf.cap - op->buf.len;
+      uv_buf_t b = uv_buf_init(op->buf.p + op->buf.len, room > 0x40000000u ? 0x40000000u : (unsigned)room);
       r = uv_fs_read(loop, &op->req, op->fd, &b, 1, -1, step);
       if (!r) return;
     } else if (op->kind != F_READ && op->off < op->len) {

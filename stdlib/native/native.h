@@ -19,9 +19,14 @@ struct weft__std {
   void (*procs_free)(weft_rt *rt);
   void *fsops;                       /* fs.c: file operations in flight */
   void (*fsops_free)(weft_rt *rt);
+  char *scratch;                     /* string results of extern fns (copied by the caller at once) */
+  size_t scratch_cap;
 };
 
 weft__std *weft__std_get(weft_rt *rt);
+/* A buffer of at least n bytes for an extern fn's str result: valid until
+ * the next call (weftc copies the result right after the call). */
+char *weft__std_scratch(weft_rt *rt, size_t n);
 
 /* The runtime an `extern fn` of the standard library runs in: it is only
  * ever called from generated code inside weft_run. */
@@ -58,6 +63,7 @@ int64_t since(int64_t start_ms);
 void run(weft_act a, const char *cmd, weft_list *args);
 void run_shell(weft_act a, const char *cmd);
 const char *weft_proc_failure(const char *cmd, int64_t status, int64_t sig, const char *err);
+const char *weft_proc_chomp(const char *s);
 /* fs.c (activities) */
 void read_file(weft_act a, const char *path);
 void write_file(weft_act a, const char *path, const char *data);

@@ -80,8 +80,11 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   (void)hint;
   proc *p = h->data;
   weft__buf *b = &p->out[h == (uv_handle_t *)&p->pipe[1]];
-  weft__buf_reserve(b, 65536);
-  *buf = uv_buf_init(b->p + b->len, (unsigned)(b->cap - b->len));
+  /* room for as much again as read so far, 4 KiB to 64 KiB: small outputs of
+   * many concurrent processes stay small */
+  weft__buf_reserve(b, b->len < 4096 ? 4096 : b->len > 65536 ? 65536 : b->len);
+  size_t room = b->cap - b->len;
+  *buf = uv_buf_init(b->p + b->len, room > 0x40000000u ? 0x40000000u : (unsigned)room);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
@@ -214,4 +217,15 @@ const char *weft_proc_failure(const char *cmd, int64_t status, int64_t sig, cons
     snprintf(msg + n, sizeof msg - (size_t)n, ": %.*s", (int)len, err + start);
   }
   return msg;
+}
+
+/* std/process's output: stdout without its trailing newlines, like the
+ * shell's $(...). */
+const char *weft_proc_chomp(const char *s) {
+  size_t n = strlen(s);
+  while (n && (s[n - 1] == '\n' || s[n - 1] == '\r')) n--;
+  char *r = weft__std_scratch(weft__std_rt("weft_proc_chomp"), n + 1);
+  memcpy(r, s, n);
+  r[n] = '\0';
+  return r;
 }

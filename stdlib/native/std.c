@@ -14,8 +14,19 @@ void weft__std_free(weft_rt *rt) {
   if (s->procs_free) s->procs_free(rt);
   if (s->fsops_free) s->fsops_free(rt);
   if (s->breakers_free) s->breakers_free(rt);
+  free(s->scratch);
   free(s);
   rt->std = NULL;
+}
+
+char *weft__std_scratch(weft_rt *rt, size_t n) {
+  weft__std *s = weft__std_get(rt);
+  if (s->scratch_cap < n) {
+    free(s->scratch);
+    s->scratch = weft__xmalloc(n);
+    s->scratch_cap = n;
+  }
+  return s->scratch;
 }
 
 weft_rt *weft__std_rt(const char *fn) {

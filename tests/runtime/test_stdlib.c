@@ -4,6 +4,7 @@
  * spawn failure, kill on cancel, teardown of a running process), files. */
 #include <errno.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <uv.h>
@@ -12,6 +13,7 @@
 #include "test_util.h"
 
 #include "native.h"
+
 
 /* ---- an activity call, shaped like the generated code ---------------------------- */
 
@@ -89,7 +91,7 @@ static void call_free(weft_rt *rt, actf *c) {
 static uint64_t S(const char *s) { return (uint64_t)(uintptr_t)weft_str_from_cstr(s); }
 
 /* The failure message of a failed call. */
-static const char *failure_msg(actf *c) {
+static const char *failure_text(actf *c) {
   assert_int_equal(c->h.status, WEFT_FAILED);
   assert_ptr_equal(weft_failure_kind(c->h.failure), &weft_kind_ActivityFailed);
   return weft_failure_message(c->h.failure)->data;
@@ -270,7 +272,7 @@ static void test_process_run(void **state) {
 
   /* cannot spawn */
   c = call(rt, &run_info, S("weft-no-such-program"), (uint64_t)(uintptr_t)strlist(0, NULL));
-  assert_string_equal(failure_msg(c), "cannot run 'weft-no-such-program': no such file or directory");
+  assert_string_equal(failure_text(c), "cannot run 'weft-no-such-program': no such file or directory");
   assert_int_equal(weft_failure_loc(c->h.failure)->line, 7); /* the yield's line */
   call_free(rt, c);
   assert_null(rt->std->procs);
@@ -401,15 +403,15 @@ static void test_fs(void **state) {
   c = call(rt, &read_info, S(missing), 0);
   char want[256];
   snprintf(want, sizeof want, "cannot read '%s': No such file or directory", missing);
-  assert_string_equal(failure_msg(c), want);
+  assert_string_equal(failure_text(c), want);
   call_free(rt, c);
   c = call(rt, &write_info, S(missing), S("x"));
   snprintf(want, sizeof want, "cannot write '%s': No such file or directory", missing);
-  assert_string_equal(failure_msg(c), want);
+  assert_string_equal(failure_text(c), want);
   call_free(rt, c);
   c = call(rt, &read_info, S(dir), 0); /* a directory: open works, read fails */
   snprintf(want, sizeof want, "cannot read '%s': Is a directory", dir);
-  assert_string_equal(failure_msg(c), want);
+  assert_string_equal(failure_text(c), want);
   call_free(rt, c);
   c = call(rt, &exists_info, S(missing), 0);
   assert_int_equal(c->h.status, WEFT_DONE);
@@ -419,6 +421,61 @@ static void test_fs(void **state) {
   assert_null(rt->std->fsops);
   weft_rt_free(rt);
   unlink(path);
+  rmdir(dir);
+}
+
+/* ---- abandonment: the runtime is freed while calls are in flight ------------------ */
+
+/* Starts a read of a big file and a process as embedded roots, runs one
+ * turn so both are in flight, then frees the runtime. Nothing may complete
+ * a stale call (that would print "activity misuse" on stderr), nothing may
+ * leak, and the process must be killed and reaped. */
+static void test_abandon(void **state) {
+  (void)state;
+  char dir[] = "/tmp/weft-stdlib-abXXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char big[256], pidfile[256], errfile[256], cmd[512];
+  snprintf(big, sizeof big, "%s/big", dir);
+  snprintf(pidfile, sizeof pidfile, "%s/pid", dir);
+  snprintf(errfile, sizeof errfile, "%s/stderr", dir);
+  snprintf(cmd, sizeof cmd, "echo $$ > %s; exec sleep 30", pidfile);
+  FILE *f = fopen(big, "w");
+  assert_non_null(f);
+  for (int i = 0; i < 4096; i++) fprintf(f, "%01023d\n", i);
+  fclose(f);
+
+  fflush(stderr);
+  int saved = dup(2), efd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(saved >= 0 && efd >= 0);
+  dup2(efd, 2);
+  close(efd);
+  weft_rt *rt = weft_rt_new(NULL);
+  actf *r = weft_frame_alloc(rt, sizeof *r), *p = weft_frame_alloc(rt, sizeof *p);
+  r->h.fn = p->h.fn = &actf_info;
+  r->info = &read_info;
+  void *ra = (void *)(uintptr_t)(r->args[0] = S(big));
+  p->info = &run_shell_info;
+  void *pa = (void *)(uintptr_t)(p->args[0] = S(cmd));
+  int rc1 = weft_root_start(rt, &r->h, WEFT_RES_STR), rc2 = weft_root_start(rt, &p->h, WEFT_RES_REF);
+  int running = weft_rt_run_once(rt);
+  int pid = read_pid(pidfile);
+  weft_rt_free(rt); /* the roots' frames go with it; their arguments are ours */
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  weft_release(ra);
+  weft_release(pa);
+  assert_int_equal(rc1, 0);
+  assert_int_equal(rc2, 0);
+  assert_int_equal(running, 2);
+  assert_int_equal(kill(pid, 0), -1); /* killed and reaped */
+  assert_int_equal(errno, ESRCH);
+  struct stat st;
+  assert_int_equal(stat(errfile, &st), 0);
+  assert_int_equal(st.st_size, 0); /* no "activity misuse" */
+  unlink(errfile);
+  unlink(pidfile);
+  unlink(big);
   rmdir(dir);
 }
 
@@ -432,6 +489,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_process_cancel, setup, teardown),
       cmocka_unit_test_setup_teardown(test_process_teardown, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
