@@ -313,9 +313,9 @@ static void lower_comp_push(Node *c) {
 
 /* ---- all / race / timeout */
 
-/* Hand-built helper workflows: `sleep(d)` as a branch, and the losing side
- * of `E timeout d`, which fails with Timeout naming the duration. */
-static Decl *helper_sleep, *helper_timeout, *helper_reraise;
+/* Hand-built helper workflows: `sleep(d)` as a branch, and the failing
+ * branch of an `all for` whose arguments failed. */
+static Decl *helper_sleep, *helper_reraise;
 Vec low_helpers; /* IrFunc* */
 
 static Decl *helper_decl(const char *name) {
@@ -331,47 +331,24 @@ static Decl *helper_decl(const char *name) {
 }
 
 void low_helpers_init(void) {
-  static Decl timeout_kind = {.kind = D_ERROR, .name = "Timeout", .module = -1};
   low_helpers = (Vec){0};
-  for (int which = 0; which < 2; which++) {
-    Decl *d = helper_decl(which ? "weft.timeout" : "weft.sleep");
-    fn = ar_alloc(sizeof *fn);
-    fn->decl = d;
-    fn->name = d->name;
-    fn->result_field = fn->await_field = -1;
-    handler = IR_UNWIND;
-    loops = NULL;
-    fins = NULL;
-    int dv = new_var(ty_duration, "d", d->loc);
-    ir_var(fn, dv)->is_param = true;
-    cur = new_block();
-    suspend(T_SLEEP, d->loc)->a = dv;
-    fn->has_sleep = true;
-    if (which) {
-      int pre = new_var(ty_str, NULL, d->loc), ds = new_var(ty_str, NULL, d->loc),
-          msg = new_var(ty_str, NULL, d->loc);
-      IrInst *c = emit(I_CONST, pre, ty_str, d->loc);
-      c->sval = "timed out after ";
-      c->slen = strlen(c->sval);
-      IrInst *st = emit(I_BUILTIN, ds, ty_duration, d->loc);
-      st->sub = BI_STR;
-      st->args = args_array(1);
-      st->args[0] = dv;
-      st->nargs = 1;
-      IrInst *cat = emit(I_BIN, msg, ty_str, d->loc);
-      cat->sub = OP_ADD;
-      cat->a = pre;
-      cat->b = ds;
-      IrInst *t = terminate(T_FAIL, d->loc);
-      t->decl = &timeout_kind;
-      t->a = msg;
-      helper_timeout = d;
-    } else {
-      terminate(T_RETURN, d->loc)->a = -1;
-      helper_sleep = d;
-    }
-    vec_push(&low_helpers, fn);
-  }
+  /* weft.sleep(d): `sleep(d)` as a branch of all/race */
+  Decl *sd = helper_decl("weft.sleep");
+  fn = ar_alloc(sizeof *fn);
+  fn->decl = sd;
+  fn->name = sd->name;
+  fn->result_field = fn->await_field = -1;
+  handler = IR_UNWIND;
+  loops = NULL;
+  fins = NULL;
+  int dv = new_var(ty_duration, "d", sd->loc);
+  ir_var(fn, dv)->is_param = true;
+  cur = new_block();
+  suspend(T_SLEEP, sd->loc)->a = dv;
+  fn->has_sleep = true;
+  terminate(T_RETURN, sd->loc)->a = -1;
+  helper_sleep = sd;
+  vec_push(&low_helpers, fn);
   /* weft.reraise(e): fails with e -- the branch of an `all for` whose
    * arguments failed to evaluate (lower_join_for_direct) */
   Decl *d = helper_decl("weft.reraise");
@@ -531,10 +508,10 @@ static int lower_join_for_direct(Node *e, Node *call, int r) {
 static int lower_join(Node *e, int want) {
   Node *eff = e->lhs;
   int r = dest(e, want);
-  Node *direct = eff->kind == N_ALL_FOR && !e->rhs ? direct_for_call(eff) : NULL;
+  Node *direct = eff->kind == N_ALL_FOR ? direct_for_call(eff) : NULL;
   if (direct)
     return lower_join_for_direct(e, direct, r);
-  if (eff->kind == N_ALL_FOR && !e->rhs) {
+  if (eff->kind == N_ALL_FOR) {
     int a, b = -1;
     if (eff->rhs->kind == N_RANGE) {
       a = new_var(ty_int, NULL, eff->loc);
@@ -562,39 +539,20 @@ static int lower_join(Node *e, int want) {
     return r;
   }
   /* the branches, in source order */
-  Node *list[2] = {NULL, NULL};
-  Node *branches;
-  int n, mode;
-  if (e->rhs) { /* E timeout D == race { E, { yield sleep(D); fail Timeout(...) } } */
-    list[0] = eff;
-    n = 2;
-    mode = JOIN_RACE;
-    branches = NULL;
-  } else {
-    branches = eff->args;
-    n = eff->nargs;
-    mode = eff->kind == N_RACE ? JOIN_RACE : eff->ival ? JOIN_SETTLE : JOIN_ALL;
-  }
+  Node *branches = eff->args;
+  int n = eff->nargs;
+  int mode = eff->kind == N_RACE ? JOIN_RACE : eff->ival ? JOIN_SETTLE : JOIN_ALL;
   Decl **decls = ar_alloc(sizeof(Decl *) * (n + 1));
   int **bargs = ar_alloc(sizeof(int *) * (n + 1));
   int *bn = ar_alloc(sizeof(int) * (n + 1));
-  if (e->rhs) {
-    decls[0] = lower_branch(list[0], e->type, &bargs[0], &bn[0]);
-    bargs[1] = args_array(1);
-    bargs[1][0] = lower_expr(e->rhs, -1);
-    bn[1] = 1;
-    decls[1] = helper_timeout;
-    helper_timeout->used = true;
-  } else {
-    int i = 0;
-    for (Node *b = branches; b && i < n; b = b->next, i++) {
-      Type *bt = mode == JOIN_RACE ? e->type
-                 : (e->type && e->type->kind == TY_TUPLE && n > 1) ? e->type->elems[i]
-                                                                   : e->type;
-      if (b->type && (b->type->kind == TY_NEVER || b->type->kind == TY_UNIT))
-        bt = b->type;
-      decls[i] = lower_branch(b, bt, &bargs[i], &bn[i]);
-    }
+  int i = 0;
+  for (Node *b = branches; b && i < n; b = b->next, i++) {
+    Type *bt = mode == JOIN_RACE ? e->type
+               : (e->type && e->type->kind == TY_TUPLE && n > 1) ? e->type->elems[i]
+                                                                 : e->type;
+    if (b->type && (b->type->kind == TY_NEVER || b->type->kind == TY_UNIT))
+      bt = b->type;
+    decls[i] = lower_branch(b, bt, &bargs[i], &bn[i]);
   }
   IrInst *t = suspend(T_JOIN, e->loc);
   t->sub = mode;
@@ -611,6 +569,12 @@ static int lower_join(Node *e, int want) {
 }
 
 static int lower_yield(Node *e, int want);
+
+/* The value type of a workflow, or NULL (unit / never). */
+static Type *ret_type_of(Decl *d) {
+  Type *t = d->ret;
+  return t && t->kind != TY_UNIT && t->kind != TY_NEVER && t->kind != TY_INVALID ? t : NULL;
+}
 
 /* `yield E [timeout D] [breaker B] [retry P] [compensate C]`, carried out
  * by the std modules' workflows (resolve.c checked they are imported):
@@ -732,14 +696,16 @@ static int lower_yield(Node *e, int want) {
   Node *eff = e->lhs;
   if (e->cond || e->els)
     return lower_guarded(e, want);
-  if (e->rhs && eff->kind == N_CALL && eff->decl && eff->decl->kind == D_WORKFLOW && !eff->builtin) {
-    /* `wf(args) timeout d`: a call with a deadline, not a race */
-    int *args = args_array(eff->nargs);
-    int n = lower_args(eff->args, eff->nargs, args);
+  if (e->rhs) {
+    /* `E timeout d` means race { E, { yield sleep(d); fail Timeout } }: it
+     * is a call with a deadline -- of wf itself when E is `wf(args)`, else
+     * of E wrapped as a workflow (an activity, sleep, all, race) */
+    int *args, n;
+    Decl *callee = lower_branch(eff, e->type, &args, &n);
     int d = lower_expr(e->rhs, -1);
-    int r = dest(e, want);
+    int r = ret_type_of(callee) ? dest(e, want) : -1;
     IrInst *t = suspend(T_CALL, e->loc);
-    t->decl = eff->decl;
+    t->decl = callee;
     t->args = args;
     t->nargs = n;
     t->b = d;
@@ -750,7 +716,7 @@ static int lower_yield(Node *e, int want) {
       lower_comp_push(e->comp);
     return r;
   }
-  if (e->rhs || eff->kind == N_ALL || eff->kind == N_RACE || eff->kind == N_ALL_FOR) {
+  if (eff->kind == N_ALL || eff->kind == N_RACE || eff->kind == N_ALL_FOR) {
     int r = lower_join(e, want);
     if (e->comp)
       lower_comp_push(e->comp);
