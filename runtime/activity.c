@@ -698,3 +698,11 @@ const char *weft_act_name(weft_act a) {
   pthread_mutex_unlock(&table_mu);
   return name;
 }
+
+/* Calls started and not yet completed (sched.c: virtual time does not jump
+ * over real work in flight). */
+bool weft__acts_in_flight(const weft_rt *rt) {
+  for (const weft__act *r = rt->acts; r; r = r->next)
+    if (!r->settled) return true;
+  return false;
+}

@@ -312,8 +312,20 @@ static weft_frame *next_turn(weft_rt *rt) {
     }
     if (rt->opts.virtual_time) {
       /* DESIGN 2.8: when nothing is runnable the clock jumps to the next
-       * timer, even while I/O is pending (it was polled above). */
-      if (rt->wheel.count) {
+       * timer -- unless an activity call is in flight: real work (a
+       * process, a file read, a C timer) takes real time, so meanwhile the
+       * clock follows real time and a `timeout` around it means what it
+       * says. */
+      if (rt->wheel.count && weft__acts_in_flight(rt)) {
+        uint64_t b = weft__wheel_next_bound(&rt->wheel);
+        uint64_t ms = b > rt->now_us ? (b - rt->now_us + 999) / 1000 : 0;
+        uv_update_time(&rt->loop);
+        uv_timer_start(&rt->uvtimer, uvtimer_cb, ms, 0);
+        uint64_t t0 = uv_hrtime();
+        uv_run(&rt->loop, UV_RUN_ONCE);
+        uint64_t now = rt->now_us + (uv_hrtime() - t0) / 1000;
+        rt->now_us = now < b ? now : b;
+      } else if (rt->wheel.count) {
         /* Nobody can observe the clock between here and the next fired
          * timer, so stepping through lower bounds is invisible. */
         uint64_t b = weft__wheel_next_bound(&rt->wheel);
@@ -373,7 +385,8 @@ int weft__drive(weft_rt *rt, weft_frame *cur, const weft_frame *root, bool once)
     fire_due(rt);
     if (WEFT__UNLIKELY(rt->interrupted) && !rt->cancel) weft_cancel(rt);
     cur = runq_pop(rt);
-    while (!cur && (rt->deadlines_due || (rt->opts.virtual_time && rt->wheel.count))) {
+    while (!cur && (rt->deadlines_due ||
+                    (rt->opts.virtual_time && rt->wheel.count && !weft__acts_in_flight(rt)))) {
       if (rt->deadlines_due) {
         weft__deadlines_fire(rt);
       } else { /* DESIGN 2.8 */

@@ -203,6 +203,8 @@ void weft__act_cancel(weft_rt *rt, weft_frame *f);
 void weft__acts_abandon(weft_rt *rt);
 /* Deadlock report: one line per call still waiting for its completion. */
 void weft__acts_report_pending(weft_rt *rt, FILE *out);
+/* Some call is started and not completed: virtual time must not jump. */
+bool weft__acts_in_flight(const weft_rt *rt);
 
 /* ---- random.c ---------------------------------------------------------------------- */
 void weft__rng_seed(weft_rt *rt, uint64_t seed); /* seed 0 = 1 */

@@ -468,7 +468,8 @@ weft_rt *weft_current_rt(void);
  */
 
 typedef struct weft_rt_options {
-  bool virtual_time; /* clock starts at 0 and jumps to the next timer when idle */
+  bool virtual_time; /* clock starts at 0 and jumps to the next timer when idle (follows real
+                        time while an activity call is in flight) */
   bool check_leaks;  /* weft_main: live frames/objects at exit are an internal error */
   bool stats;        /* weft_main: print counters to stderr at exit */
   /* Execution trace (Chrome/Perfetto trace-event JSON) written to this file
