@@ -478,6 +478,9 @@ static LLVMValueRef c_arg(Type *t, LLVMValueRef v) {
   return v;
 }
 
+/* The C function behind an activity or extern fn (`as "symbol"`). */
+static const char *c_symbol(Decl *d) { return d->c_name ? d->c_name : d->name; }
+
 static LLVMTypeRef c_type(Type *t) {
   if (!t || t->kind == TY_UNIT)
     return t_void;
@@ -494,9 +497,9 @@ static void gen_extern(IrInst *in) {
   for (int i = 0; i < d->nparams; i++)
     ps[i] = c_type(d->params[i].type);
   LLVMTypeRef fty = LLVMFunctionType(c_type(d->ret), ps, d->nparams, 0);
-  LLVMValueRef callee = LLVMGetNamedFunction(M, d->name);
+  LLVMValueRef callee = LLVMGetNamedFunction(M, c_symbol(d));
   if (!callee)
-    callee = LLVMAddFunction(M, d->name, fty);
+    callee = LLVMAddFunction(M, c_symbol(d), fty);
   LLVMValueRef *args = ar_alloc(sizeof(LLVMValueRef) * (in->nargs + 1));
   for (int i = 0; i < in->nargs; i++)
     args[i] = c_arg(d->params[i].type, load_var(in->args[i]));
@@ -1276,9 +1279,9 @@ static LLVMValueRef act_thunk(Decl *d) {
   LLVMValueRef th = LLVMAddFunction(M, ar_printf("weft.thunk.%s", d->name), tty);
   LLVMSetLinkage(th, LLVMInternalLinkage);
   LLVMTypeRef cty = act_c_type(d);
-  LLVMValueRef callee = LLVMGetNamedFunction(M, d->name);
+  LLVMValueRef callee = LLVMGetNamedFunction(M, c_symbol(d));
   if (!callee)
-    callee = LLVMAddFunction(M, d->name, cty);
+    callee = LLVMAddFunction(M, c_symbol(d), cty);
   LLVMBasicBlockRef here = LLVMGetInsertBlock(B);
   LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, th, "entry"));
   LLVMSetCurrentDebugLocation2(B, NULL);

@@ -273,6 +273,7 @@ struct Decl {
   TypeExpr *ret_texpr;    /* NULL: unit */
   Type *ret;              /* types.c */
   bool blocking;          /* blocking activity */
+  const char *c_name;     /* D_ACTIVITY, D_EXTERN: `as "symbol"`, the C function's name; NULL = name */
   Node *body;             /* D_WORKFLOW: N_BLOCK */
 
   Vec locals;             /* resolve.c: every Sym of a workflow, Sym.index = position */

@@ -380,6 +380,24 @@ static Decl *mk_decl(Lexer *lx, DeclKind k, const char *name, Loc name_loc, Loc 
   return d;
 }
 
+/* The symbol of `as "symbol"`: a C identifier. */
+static const char *c_name(Lexer *lx, const char *word, Loc wloc, const char *sym, size_t n, Loc sloc) {
+  (void)lx;
+  if (!word || strcmp(word, "as") != 0) {
+    diag_error(wloc, "expected newline, `as \"symbol\"` or `->`, found '%s'", word ? word : "?");
+    return NULL;
+  }
+  bool ok = n > 0 && n < 256 && !(sym[0] >= '0' && sym[0] <= '9');
+  for (size_t i = 0; ok && i < n; i++)
+    ok = (sym[i] >= 'a' && sym[i] <= 'z') || (sym[i] >= 'A' && sym[i] <= 'Z') ||
+         (sym[i] >= '0' && sym[i] <= '9') || sym[i] == '_';
+  if (!ok) {
+    diag_error(sloc, "`as` needs a C function name (letters, digits and _), found \"%.*s\"", (int)(n < 60 ? n : 60), sym);
+    return NULL;
+  }
+  return sym;
+}
+
 static Decl *mk_fn_decl(Lexer *lx, DeclKind k, const char *name, Loc name_loc, Vec params, TypeExpr *ret, Loc loc) {
   Decl *d = mk_decl(lx, k, name, name_loc, loc);
   d->params = param_array(params);
@@ -462,6 +480,7 @@ static Vec vec_one(void *p) {
 %type <param> param field
 %type <node> block stmt if_stmt catch_clause opt_finally
 %type <node> expr unary postfix atom record_lit tunary yield_expr effect effect_common opt_timeout opt_comp opt_mods
+%type <id> opt_cname
 %type <node> expr_nb unary_nb postfix_nb tunary_nb yield_nb effect_nb opt_timeout_nb opt_comp_nb iter_nb opt_mods_nb
 %type <node> branch finit
 %type <list> stmts open_stmts exprs finits branches branch_list catches idlist
@@ -485,12 +504,12 @@ decl
       { $$ = mk_decl(lx, D_TYPE, $2, @2, @$); $$->fields = param_array($4); $$->nfields = $4.len; }
   | "error" IDENT
       { $$ = mk_decl(lx, D_ERROR, $2, @2, @$); }
-  | "activity" IDENT "(" params ")" opt_ret
-      { $$ = mk_fn_decl(lx, D_ACTIVITY, $2, @2, $4, $6, @$); }
-  | "blocking" "activity" IDENT "(" params ")" opt_ret
-      { $$ = mk_fn_decl(lx, D_ACTIVITY, $3, @3, $5, $7, @$); $$->blocking = true; }
-  | "extern" "fn" IDENT "(" params ")" opt_ret
-      { $$ = mk_fn_decl(lx, D_EXTERN, $3, @3, $5, $7, @$); }
+  | "activity" IDENT "(" params ")" opt_ret opt_cname
+      { $$ = mk_fn_decl(lx, D_ACTIVITY, $2, @2, $4, $6, loc_span(@1, @6)); $$->c_name = $7; }
+  | "blocking" "activity" IDENT "(" params ")" opt_ret opt_cname
+      { $$ = mk_fn_decl(lx, D_ACTIVITY, $3, @3, $5, $7, loc_span(@1, @7)); $$->blocking = true; $$->c_name = $8; }
+  | "extern" "fn" IDENT "(" params ")" opt_ret opt_cname
+      { $$ = mk_fn_decl(lx, D_EXTERN, $3, @3, $5, $7, loc_span(@1, @7)); $$->c_name = $8; }
   | "workflow" IDENT "(" params ")" opt_ret block
       { $$ = mk_fn_decl(lx, D_WORKFLOW, $2, @2, $4, $6, loc_span(@1, @6)); $$->body = $7; }
   | error
@@ -500,6 +519,13 @@ decl
 opt_ret
   : %empty              { $$ = NULL; }
   | "->" type           { $$ = $2; }
+  ;
+
+/* `as "symbol"`: the C function behind an activity or extern fn, when it is
+ * not named like the declaration (a contextual word, like retry) */
+opt_cname
+  : %empty              { $$ = NULL; }
+  | IDENT STR           { $$ = c_name(lx, $1, @1, $2.s, $2.n, @2); }
   ;
 
 params

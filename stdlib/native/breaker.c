@@ -157,4 +157,4 @@ void weft_breaker_exit(const char *name, bool ok, bool counted) {
   weft__breaker_exit(weft__std_rt("weft_breaker_exit"), name, ok, counted);
 }
 
-const char *breaker_state(const char *name) { return weft__breaker_state(weft__std_rt("breaker_state"), name); }
+const char *weft_std_breaker_state(const char *name) { return weft__breaker_state(weft__std_rt("breaker_state"), name); }

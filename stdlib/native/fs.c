@@ -159,7 +159,7 @@ static void start(weft_act a, int kind, const char *path, const char *data) {
   }
 }
 
-void read_file(weft_act a, const char *path) { start(a, F_READ, path, NULL); }
-void write_file(weft_act a, const char *path, const char *data) { start(a, F_WRITE, path, data); }
-void append_file(weft_act a, const char *path, const char *data) { start(a, F_APPEND, path, data); }
-void file_exists(weft_act a, const char *path) { start(a, F_EXISTS, path, NULL); }
+void weft_std_read_file(weft_act a, const char *path) { start(a, F_READ, path, NULL); }
+void weft_std_write_file(weft_act a, const char *path, const char *data) { start(a, F_WRITE, path, data); }
+void weft_std_append_file(weft_act a, const char *path, const char *data) { start(a, F_APPEND, path, data); }
+void weft_std_file_exists(weft_act a, const char *path) { start(a, F_EXISTS, path, NULL); }

@@ -47,27 +47,30 @@ void weft__buf_free(weft__buf *b);
 int64_t weft__retry_delay(weft_rt *rt, int64_t initial, double multiplier, int64_t max, const char *jitter,
                           int64_t attempt);
 int64_t weft_retry_delay(int64_t initial, double multiplier, int64_t max, const char *jitter, int64_t attempt);
+/* The C functions behind the std modules' activities and extern fns are
+ * named weft_std_<name> (`as "weft_std_run"` in the .weft files), so
+ * libweft exports no generic names like `run` or `since`. */
 /* breaker.c */
 bool weft__breaker_enter(weft_rt *rt, const char *name, int64_t threshold, int64_t reset_us);
 void weft__breaker_exit(weft_rt *rt, const char *name, bool ok, bool counted);
 const char *weft__breaker_state(weft_rt *rt, const char *name);
 bool weft_breaker_enter(const char *name, int64_t threshold, int64_t reset_us);
 void weft_breaker_exit(const char *name, bool ok, bool counted);
-const char *breaker_state(const char *name);
+const char *weft_std_breaker_state(const char *name);
 /* time.c */
 const char *weft__format_time(int64_t ms, char *buf, size_t n);
-const char *format_time(int64_t ms);
-const char *now_iso(void);
-int64_t since(int64_t start_ms);
+const char *weft_std_format_time(int64_t ms);
+const char *weft_std_now_iso(void);
+int64_t weft_std_since(int64_t start_ms);
 /* process.c (activities) */
-void run(weft_act a, const char *cmd, weft_list *args);
-void run_shell(weft_act a, const char *cmd);
+void weft_std_run(weft_act a, const char *cmd, weft_list *args);
+void weft_std_run_shell(weft_act a, const char *cmd);
 const char *weft_proc_failure(const char *cmd, int64_t status, int64_t sig, const char *err);
 const char *weft_proc_chomp(const char *s);
 /* fs.c (activities) */
-void read_file(weft_act a, const char *path);
-void write_file(weft_act a, const char *path, const char *data);
-void append_file(weft_act a, const char *path, const char *data);
-void file_exists(weft_act a, const char *path);
+void weft_std_read_file(weft_act a, const char *path);
+void weft_std_write_file(weft_act a, const char *path, const char *data);
+void weft_std_append_file(weft_act a, const char *path, const char *data);
+void weft_std_file_exists(weft_act a, const char *path);
 
 #endif

@@ -188,7 +188,7 @@ static void spawn(weft_act a, const char *file, char **argv) {
   weft_act_on_cancel(a, on_cancel, p);
 }
 
-void run(weft_act a, const char *cmd, weft_list *args) {
+void weft_std_run(weft_act a, const char *cmd, weft_list *args) {
   char **argv = weft__xmalloc(sizeof *argv * (size_t)(args->len + 2));
   argv[0] = (char *)cmd;
   for (int64_t i = 0; i < args->len; i++) argv[i + 1] = ((weft_str *)(uintptr_t)args->data[i])->data;
@@ -197,7 +197,7 @@ void run(weft_act a, const char *cmd, weft_list *args) {
   free(argv);
 }
 
-void run_shell(weft_act a, const char *cmd) {
+void weft_std_run_shell(weft_act a, const char *cmd) {
   char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
   spawn(a, "/bin/sh", argv);
 }

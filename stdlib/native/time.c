@@ -26,14 +26,14 @@ const char *weft__format_time(int64_t ms, char *buf, size_t n) {
   return buf;
 }
 
-const char *format_time(int64_t ms) { return weft__format_time(ms, tbuf, sizeof tbuf); }
+const char *weft_std_format_time(int64_t ms) { return weft__format_time(ms, tbuf, sizeof tbuf); }
 
-const char *now_iso(void) {
+const char *weft_std_now_iso(void) {
   return weft__format_time(weft_now_ms(weft__std_rt("now_iso")), tbuf, sizeof tbuf);
 }
 
 /* Runtime-clock time elapsed since start_ms (a now() reading), in us. */
-int64_t since(int64_t start_ms) {
+int64_t weft_std_since(int64_t start_ms) {
   int64_t now_us = (int64_t)weft_now_us(weft__std_rt("since")), start_us, d;
   if (__builtin_mul_overflow(start_ms, 1000, &start_us)) return start_ms < 0 ? INT64_MAX : INT64_MIN;
   if (__builtin_sub_overflow(now_us, start_us, &d)) return start_us < 0 ? INT64_MAX : INT64_MIN;

@@ -44,15 +44,15 @@ static const weft_fninfo actf_info = {actf_resume, sizeof(actf), offsetof(actf, 
 static weft_str *sarg(uint64_t w) { return (weft_str *)(uintptr_t)w; }
 
 static void run_thunk(weft_act a, const uint64_t *args) {
-  run(a, sarg(args[0])->data, (weft_list *)(uintptr_t)args[1]);
+  weft_std_run(a, sarg(args[0])->data, (weft_list *)(uintptr_t)args[1]);
 }
-static void run_shell_thunk(weft_act a, const uint64_t *args) { run_shell(a, sarg(args[0])->data); }
-static void read_thunk(weft_act a, const uint64_t *args) { read_file(a, sarg(args[0])->data); }
-static void write_thunk(weft_act a, const uint64_t *args) { write_file(a, sarg(args[0])->data, sarg(args[1])->data); }
+static void run_shell_thunk(weft_act a, const uint64_t *args) { weft_std_run_shell(a, sarg(args[0])->data); }
+static void read_thunk(weft_act a, const uint64_t *args) { weft_std_read_file(a, sarg(args[0])->data); }
+static void write_thunk(weft_act a, const uint64_t *args) { weft_std_write_file(a, sarg(args[0])->data, sarg(args[1])->data); }
 static void append_thunk(weft_act a, const uint64_t *args) {
-  append_file(a, sarg(args[0])->data, sarg(args[1])->data);
+  weft_std_append_file(a, sarg(args[0])->data, sarg(args[1])->data);
 }
-static void exists_thunk(weft_act a, const uint64_t *args) { file_exists(a, sarg(args[0])->data); }
+static void exists_thunk(weft_act a, const uint64_t *args) { weft_std_file_exists(a, sarg(args[0])->data); }
 
 static const weft_actinfo run_info = {run_thunk, "run", "process.weft", 40, 2, WEFT_RES_REF, 0, 3};
 static const weft_actinfo run_shell_info = {run_shell_thunk, "run_shell", "process.weft", 42, 1, WEFT_RES_REF, 0, 1};
@@ -226,7 +226,7 @@ static void test_time_format(void **state) {
   assert_string_equal(weft__format_time(1795467600123, buf, sizeof buf), "2026-11-23T21:00:00.123Z");
   assert_string_equal(weft__format_time(-1, buf, sizeof buf), "1969-12-31T23:59:59.999Z");
   assert_string_equal(weft__format_time(951782400000, buf, sizeof buf), "2000-02-29T00:00:00.000Z");
-  assert_string_equal(format_time(86400000 + 61001), "1970-01-02T00:01:01.001Z");
+  assert_string_equal(weft_std_format_time(86400000 + 61001), "1970-01-02T00:01:01.001Z");
   assert_string_equal(weft_proc_failure("make", 2, 0, "a\nmake: *** [all] Error 1\n\n"),
                       "'make' exited with status 2: make: *** [all] Error 1");
   assert_string_equal(weft_proc_failure("x", 137, 9, ""), "'x' was killed by signal 9");

@@ -18,3 +18,6 @@ void note(const char *s, bool flag) { printf("note: %s %d\n", s, flag); fflush(s
 
 /* duration: int64_t microseconds */
 int64_t double_dur(int64_t us) { return 2 * us; }
+
+/* `extern fn twice(n: int) -> int as "ext_twice_impl"` */
+int64_t ext_twice_impl(int64_t n) { return 2 * n; }
