@@ -888,9 +888,13 @@ static LLVMValueRef is_done(LLVMValueRef c) {
 }
 
 /* if (cond) { adopt c's compensations } */
+/* weft_comp_adopt, only for a DONE branch that has a compensation stack
+ * (WEFT_FLAG_COMPS in its flags at offset 40): most have none. */
 static void adopt_if_done(LLVMValueRef c) {
   LLVMBasicBlockRef yes = new_bb("adopt"), no = new_bb("adopted");
-  LLVMBuildCondBr(B, is_done(c), yes, no);
+  LLVMValueRef flags = LLVMBuildLoad2(B, t_i32, field_ptr(c, 40), "flags");
+  LLVMValueRef comps = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildAnd(B, flags, ci32(0x20000000), ""), ci32(0), "");
+  LLVMBuildCondBr(B, LLVMBuildAnd(B, is_done(c), comps, ""), yes, no);
   LLVMPositionBuilderAtEnd(B, yes);
   CALL(RT_COMP_ADOPT, v_rt, v_f, c);
   LLVMBuildBr(B, no);
