@@ -8,17 +8,6 @@ static const weft_srcloc loc_a = {"app.weft", 3, 5, "main"};
 static const weft_srcloc loc_b = {"lib.weft", 10, 1, "helper"};
 static const weft_errkind kind_Payment = {"PaymentDeclined"};
 
-static int64_t base_objects;
-static int setup(void **state) {
-  (void)state;
-  base_objects = weft_objects_live();
-  return 0;
-}
-static int teardown(void **state) {
-  (void)state;
-  assert_int_equal(weft_objects_live(), base_objects);
-  return 0;
-}
 
 /* Renders a report into a malloc'd string. */
 static char *report(const weft_failure *e) {
@@ -329,19 +318,19 @@ static void test_kind_names(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_raise, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_builtin_raises, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cause_chain, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_add_cause_and_attach, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_add_cause_no_cycles, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_failure_is_a_value, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_failure_is, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_reraise, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_shield, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_unbalanced_unshield, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_long_chain, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_failed_without_failure, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_kind_names, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_raise, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_builtin_raises, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_cause_chain, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_add_cause_and_attach, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_add_cause_no_cycles, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_failure_is_a_value, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_failure_is, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_reraise, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_shield, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_unbalanced_unshield, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_long_chain, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_failed_without_failure, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_kind_names, objects_setup, objects_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

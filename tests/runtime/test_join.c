@@ -145,7 +145,6 @@ typedef struct inst {
 static inst *insts;
 static size_t ninsts, insts_cap;
 static int comp_pushed, comp_ran, comp_discarded;
-static int64_t base_objects;
 
 static int new_inst(const spec *s) {
   if (ninsts == insts_cap) {
@@ -158,8 +157,7 @@ static int new_inst(const spec *s) {
 }
 
 static int setup(void **state) {
-  (void)state;
-  base_objects = weft_objects_live();
+  objects_setup(state);
   ntrace = 0;
   if (trace) trace[0] = '\0';
   trace_hash = 0xcbf29ce484222325ull;
@@ -169,10 +167,8 @@ static int setup(void **state) {
   return 0;
 }
 static int teardown(void **state) {
-  (void)state;
   arena_free();
-  assert_int_equal(weft_objects_live(), base_objects);
-  return 0;
+  return objects_teardown(state);
 }
 
 /* ---- frames ------------------------------------------------------------------------------------ */

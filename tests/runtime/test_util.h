@@ -110,6 +110,21 @@ static inline weft_rt *virtual_rt(void) {
   return weft_rt_new(&o);
 }
 
+/* ---- fixtures ------------------------------------------------------------------
+ * Every test must give back what it allocated: the live heap-value count
+ * after the test equals the one before it. */
+static int64_t base_objects;
+__attribute__((unused)) static int objects_setup(void **state) {
+  (void)state;
+  base_objects = weft_objects_live();
+  return 0;
+}
+__attribute__((unused)) static int objects_teardown(void **state) {
+  (void)state;
+  assert_int_equal(weft_objects_live(), base_objects);
+  return 0;
+}
+
 #ifdef WEFT_TEST_TRACE
 /* A text trace the tests append to with say() and compare with strings; the
  * fixtures reset it and check that no heap value outlived the test. */
@@ -125,19 +140,12 @@ __attribute__((unused)) static void say(const char *fmt, ...) {
   if (ntrace > sizeof trace - 1) ntrace = sizeof trace - 1;
 }
 
-static int64_t base_objects;
 __attribute__((unused)) static int setup(void **state) {
-  (void)state;
-  base_objects = weft_objects_live();
   ntrace = 0;
   trace[0] = '\0';
-  return 0;
+  return objects_setup(state);
 }
-__attribute__((unused)) static int teardown(void **state) {
-  (void)state;
-  assert_int_equal(weft_objects_live(), base_objects);
-  return 0;
-}
+__attribute__((unused)) static int teardown(void **state) { return objects_teardown(state); }
 #endif
 
 #endif

@@ -7,21 +7,6 @@ TEST_LIT(lit_hello, "hello");
 TEST_LIT(lit_empty, "");
 TEST_LIT(lit_world, " world");
 
-static int64_t base_objects;
-
-static int setup(void **state) {
-  (void)state;
-  base_objects = weft_objects_live();
-  return 0;
-}
-
-/* Every test must give back what it allocated. */
-static int teardown(void **state) {
-  (void)state;
-  assert_int_equal(weft_objects_live(), base_objects);
-  return 0;
-}
-
 static void test_str_basics(void **state) {
   (void)state;
   weft_str *s = weft_str_new("a\0b", 3);
@@ -295,17 +280,17 @@ static void test_args_list(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_str_basics, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_concat, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_eq_cmp, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_from_int_bool, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_from_float, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_from_duration, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_list_release, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_obj_release, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_deep_release, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_immortal, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_args_list, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_str_basics, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_concat, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_eq_cmp, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_from_int_bool, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_from_float, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_from_duration, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_list_release, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_obj_release, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_deep_release, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_immortal, objects_setup, objects_teardown),
+      cmocka_unit_test_setup_teardown(test_args_list, objects_setup, objects_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
