@@ -8,7 +8,6 @@ static const weft_srcloc loc_a = {"app.weft", 3, 5, "main"};
 static const weft_srcloc loc_b = {"lib.weft", 10, 1, "helper"};
 static const weft_errkind kind_Payment = {"PaymentDeclined"};
 
-
 /* Renders a report into a malloc'd string. */
 static char *report(const weft_failure *e) {
   char *buf = NULL;
