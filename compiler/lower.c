@@ -570,12 +570,6 @@ static int lower_join(Node *e, int want) {
 
 static int lower_yield(Node *e, int want);
 
-/* The value type of a workflow, or NULL (unit / never). */
-static Type *ret_type_of(Decl *d) {
-  Type *t = d->ret;
-  return t && t->kind != TY_UNIT && t->kind != TY_NEVER && t->kind != TY_INVALID ? t : NULL;
-}
-
 /* `yield E [timeout D] [breaker B] [retry P] [compensate C]`, carried out
  * by the std modules' workflows (resolve.c checked they are imported):
  *
@@ -595,7 +589,7 @@ static Type *ret_type_of(Decl *d) {
  * Only the successful attempt pushes C. */
 static int lower_guarded(Node *e, int want) {
   Loc loc = e->loc;
-  int r = (e->type && e->type->kind != TY_UNIT && e->type->kind != TY_NEVER) ? dest(e, want) : -1;
+  int r = dest(e, want); /* -1 for a unit or never value (new_var) */
   int outer = handler;
   int pv = e->els ? lower_expr(e->els, -1) : -1;
   int bv = e->cond ? lower_expr(e->cond, -1) : -1;
@@ -703,7 +697,7 @@ static int lower_yield(Node *e, int want) {
     int *args, n;
     Decl *callee = lower_branch(eff, e->type, &args, &n);
     int d = lower_expr(e->rhs, -1);
-    int r = ret_type_of(callee) ? dest(e, want) : -1;
+    int r = dest(e, want); /* -1 for a unit or never value (new_var) */
     IrInst *t = suspend(T_CALL, e->loc);
     t->decl = callee;
     t->args = args;

@@ -42,21 +42,18 @@ void weft_rt_options_from_env(weft_rt_options *o) {
 static _Thread_local weft_rt *current_rt;
 weft_rt *weft_current_rt(void) { return current_rt; }
 
-/* Real mode: wall clock at start + monotonic elapsed, never going backwards.
- * Virtual mode: only the scheduler moves the clock (to the next timer). */
-static void clock_read(weft_rt *rt) {
-  if (rt->opts.virtual_time) return;
-  uint64_t now = rt->wall_base_us + (uv_hrtime() - rt->mono_base_ns) / 1000;
-  if (now > rt->now_us) rt->now_us = now;
-}
-
-/* The clock as it is now, without moving the turn's clock (for trace
- * spans that end inside libuv callbacks, before the next read). */
+/* The runtime clock. Real mode: wall clock at start + monotonic elapsed,
+ * never going backwards. Virtual mode: only the scheduler moves it (to the
+ * next timer). weft__clock_peek reads it without moving the turn's clock
+ * (trace spans that end inside libuv callbacks); clock_read moves it, once
+ * per turn. */
 uint64_t weft__clock_peek(const weft_rt *rt) {
   if (rt->opts.virtual_time) return rt->now_us;
   uint64_t now = rt->wall_base_us + (uv_hrtime() - rt->mono_base_ns) / 1000;
   return now > rt->now_us ? now : rt->now_us;
 }
+
+static void clock_read(weft_rt *rt) { rt->now_us = weft__clock_peek(rt); }
 
 weft_rt *weft_rt_new(const weft_rt_options *o) {
   weft_rt *rt = weft__xcalloc(1, sizeof *rt);
@@ -294,6 +291,16 @@ static void fire_due(weft_rt *rt) {
 /* libuv only wakes us up; the wheel is examined after uv_run returns. */
 static void uvtimer_cb(uv_timer_t *h) { (void)h; }
 
+/* Arms the uv timer for the wheel's next expiry (a lower bound, in whole
+ * ms, rounded up) so a blocking uv_run wakes for it; returns that bound. */
+static uint64_t arm_wakeup(weft_rt *rt) {
+  uint64_t b = weft__wheel_next_bound(&rt->wheel);
+  uint64_t ms = b > rt->now_us ? (b - rt->now_us + 999) / 1000 : 0;
+  uv_update_time(&rt->loop);
+  uv_timer_start(&rt->uvtimer, uvtimer_cb, ms, 0);
+  return b;
+}
+
 /* Ends a turn and starts the next: polls I/O, reads the clock, fires timers
  * and, while nothing is runnable, waits (real time) or jumps the clock to the
  * next timer (virtual time). Returns the next frame, or NULL on deadlock. */
@@ -317,10 +324,7 @@ static weft_frame *next_turn(weft_rt *rt) {
        * clock follows real time and a `timeout` around it means what it
        * says. */
       if (rt->wheel.count && weft__acts_in_flight(rt)) {
-        uint64_t b = weft__wheel_next_bound(&rt->wheel);
-        uint64_t ms = b > rt->now_us ? (b - rt->now_us + 999) / 1000 : 0;
-        uv_update_time(&rt->loop);
-        uv_timer_start(&rt->uvtimer, uvtimer_cb, ms, 0);
+        uint64_t b = arm_wakeup(rt);
         uint64_t t0 = uv_hrtime();
         uv_run(&rt->loop, UV_RUN_ONCE);
         uint64_t now = rt->now_us + (uv_hrtime() - t0) / 1000;
@@ -337,10 +341,7 @@ static weft_frame *next_turn(weft_rt *rt) {
       }
     } else {
       if (rt->wheel.count) {
-        uint64_t b = weft__wheel_next_bound(&rt->wheel);
-        uint64_t ms = b > rt->now_us ? (b - rt->now_us + 999) / 1000 : 0;
-        uv_update_time(&rt->loop);
-        uv_timer_start(&rt->uvtimer, uvtimer_cb, ms, 0);
+        arm_wakeup(rt);
       } else {
         uv_timer_stop(&rt->uvtimer);
       }
