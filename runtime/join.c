@@ -95,11 +95,6 @@ static void cancel_others(weft_rt *rt, weft_join *j, weft_frame *except) {
 
 weft_frame *weft__join_branch_finished(weft_rt *rt, weft_frame *p, weft_frame *b) {
   weft_join *j = weft__await_slot(p);
-  /* the common case of a big fan-out: one more DONE branch of an all */
-  if (WEFT__LIKELY(b->status == WEFT_DONE && j->mode != WEFT_JOIN_RACE && j->pending > 1)) {
-    j->pending--;
-    return NULL;
-  }
   switch (j->mode) {
   case WEFT_JOIN_ALL:
     if (b->status == WEFT_FAILED) {
