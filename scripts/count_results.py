@@ -23,12 +23,19 @@ LIT_PASS = {"PASS", "XFAIL", "FLAKYPASS"}
 LIT_SKIP = {"UNSUPPORTED", "SKIPPED", "EXCLUDED"}
 
 
-def count_lit(path):
+def load_json(path, who):
+    """The JSON document at path, or None (reported) when there is none."""
     try:
         with open(path) as f:
-            data = json.load(f)
+            return json.load(f)
     except (OSError, ValueError) as e:
-        print("  lit wrote no results (%s)" % e, file=sys.stderr)
+        print("  %s wrote no results (%s)" % (who, e), file=sys.stderr)
+        return None
+
+
+def count_lit(path):
+    data = load_json(path, "lit")
+    if data is None:
         return 0, 1, 0
     p = fl = s = 0
     for t in data.get("tests", []):
@@ -109,11 +116,8 @@ def count_meson(build):
 
 
 def count_bench(path):
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        print("  bench wrote no results (%s)" % e, file=sys.stderr)
+    data = load_json(path, "bench")
+    if data is None:
         return 0, 1, 0
     p = fl = 0
     scenarios = data.get("scenarios", {})

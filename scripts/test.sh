@@ -32,6 +32,22 @@ record() {
   TOTAL_FAIL=$((TOTAL_FAIL + $4))
 }
 
+# tally DIR SUITE KIND SOURCE WHAT: records the counts count_results.py reads
+# from SOURCE (KIND: meson, lit or bench); nothing counted, or nothing
+# readable, is a failure ("no WHAT ran").
+tally() {
+  local p f s
+  if read -r p f s < <(python3 scripts/count_results.py "$3" "$4"); then
+    if [ $((p + f)) -eq 0 ]; then
+      echo "no $5 ran" >&2
+      f=1
+    fi
+    record "$1" "$2" "$p" "$f" "$s"
+  else
+    record "$1" "$2" 0 1
+  fi
+}
+
 # lit's per-test timeout needs psutil: Debian's python3-psutil lives under
 # /usr/bin/python3, which is not always the python3 first on PATH (pyenv).
 LIT_PY=python3
@@ -62,30 +78,14 @@ for dir in $CONFIGS; do
   weft_say "$dir: runtime unit tests (meson test)"
   rm -f "$dir/meson-logs/testlog.json"
   meson test -C "$dir" --no-rebuild --no-suite lit --print-errorlogs
-  if read -r p f s < <(python3 scripts/count_results.py meson "$dir"); then
-    if [ $((p + f)) -eq 0 ]; then
-      echo "no runtime unit test ran" >&2
-      f=1
-    fi
-    record "$dir" "runtime (cmocka)" "$p" "$f" "$s"
-  else
-    record "$dir" "runtime (cmocka)" 0 1
-  fi
+  tally "$dir" "runtime (cmocka)" meson "$dir" "runtime unit test"
 
   weft_say "$dir: lit suite (tests/lit)"
   results="$WEFT_ROOT/$dir/tests/lit/results.json"
   rm -f "$results"
   PATH="$WEFT_LLVM_BIN:$PATH" "$LIT_PY" "$WEFT_LIT" -sv -j "$JOBS" "${lit_timeout[@]}" \
     -o "$results" "$dir/tests/lit"
-  if read -r p f s < <(python3 scripts/count_results.py lit "$results"); then
-    if [ $((p + f)) -eq 0 ]; then
-      echo "no lit test ran" >&2
-      f=1
-    fi
-    record "$dir" "lit" "$p" "$f" "$s"
-  else
-    record "$dir" "lit" 0 1
-  fi
+  tally "$dir" "lit" lit "$results" "lit test"
 
   # The bench's quick mode keeps bench/ from rotting. Not under the
   # sanitizers: it measures, and the lit suite already checks correctness there.
@@ -94,15 +94,7 @@ for dir in $CONFIGS; do
     bench_json="$WEFT_ROOT/$dir/bench-quick.json"
     rm -f "$bench_json"
     bench/run --quick --build "$dir" --json "$bench_json"
-    if read -r p f s < <(python3 scripts/count_results.py bench "$bench_json"); then
-      if [ $((p + f)) -eq 0 ]; then
-        echo "no bench scenario ran" >&2
-        f=1
-      fi
-      record "$dir" "bench-quick" "$p" "$f" "$s"
-    else
-      record "$dir" "bench-quick" 0 1
-    fi
+    tally "$dir" "bench-quick" bench "$bench_json" "bench scenario"
   fi
 done
 unset ASAN_OPTIONS UBSAN_OPTIONS
